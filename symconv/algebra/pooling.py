@@ -1,0 +1,118 @@
+r"""Max, average and global average pooling, as XLA counts them.
+
+A pooling window is a ``reduce_window``: output size as for a convolution with kernel
+$k_h \times k_w$ (dilation 1), and XLA charges $k_h k_w - 1$ FLOPs per output element for the
+reduction (padded positions included), plus one division per element for average pooling
+(Flax's ``avg_pool`` with ``count_include_pad=True``):
+
+.. math::  \text{FLOPs}_{max} = O_h O_w C (k_h k_w - 1), \qquad
+           \text{FLOPs}_{avg} = O_h O_w C\, k_h k_w, \qquad
+           \text{FLOPs}_{GAP} = (H W - 1) C + C = H W C .
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from symconv.algebra._arith import Conditions, Dim, as_dim, out
+from symconv.algebra.conv import conv_axis, pair
+from symconv.algebra.layer import Layer, Shape, check_convention
+from symconv.algebra.padding import PaddingLike, normalize_padding
+from symconv.errors import ShapeMismatchError
+
+
+def _hwc(layer: str, in_shape: Sequence[Dim]) -> tuple[Dim, Dim, Dim]:
+    if not isinstance(in_shape, (tuple, list)) or len(in_shape) != 3:
+        raise ShapeMismatchError(f"{layer}: input shape {in_shape!r} must be (H, W, C)")
+    return tuple(as_dim(d, f"{layer}: input {n}") for d, n in zip(in_shape, "HWC"))  # type: ignore
+
+
+@dataclass(frozen=True, slots=True)
+class _Pool2D(Layer):
+    window_shape: Dim | tuple[Dim, Dim]
+    strides: Dim | tuple[Dim, Dim] | None = None
+    padding: PaddingLike = "VALID"
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "window_shape", pair(self.window_shape, f"{self.label}: window_shape"))
+        strides = self.window_shape if self.strides is None else self.strides
+        set_(self, "strides", pair(strides, f"{self.label}: strides"))
+        set_(self, "padding", normalize_padding(self.padding, self.label))
+
+    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
+        h, w, c = _hwc(self.label, in_shape)
+        conds = Conditions()
+        pads = self.padding
+        ph, pw = (pads, pads) if isinstance(pads, str) else pads
+        gh = conv_axis(self.label, "height", h, self.window_shape[0], self.strides[0], 1, ph, conds)
+        gw = conv_axis(self.label, "width", w, self.window_shape[1], self.strides[1], 1, pw, conds)
+        return Shape((gh.out, gw.out, c), conds.items)
+
+    def weight_count(self) -> Dim:
+        return 0
+
+    def bias_count(self) -> Dim:
+        return 0
+
+    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
+        check_convention(convention)
+        self.output_shape(in_shape)
+        return 0
+
+    def _per_output(self) -> Dim:
+        raise NotImplementedError
+
+    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
+        check_convention(convention)
+        oh, ow, c = self.output_shape(in_shape)
+        return out(oh * ow * c * self._per_output())
+
+
+class MaxPool2D(_Pool2D):
+    r"""``nnx.max_pool``: $k_h k_w - 1$ comparisons per output element.
+
+    >>> MaxPool2D(2).output_shape((8, 8, 3)), MaxPool2D(2).flops((8, 8, 3))
+    ((4, 4, 3), 144)
+    """
+
+    __slots__ = ()
+
+    def _per_output(self) -> Dim:
+        return out(self.window_shape[0] * self.window_shape[1] - 1)
+
+
+class AvgPool2D(_Pool2D):
+    r"""``nnx.avg_pool`` (padded zeros counted): $k_h k_w - 1$ adds and one division per output."""
+
+    __slots__ = ()
+
+    def _per_output(self) -> Dim:
+        return out(self.window_shape[0] * self.window_shape[1])
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalAvgPool2D(Layer):
+    r"""Mean over $H$ and $W$: $(H, W, C) \mapsto (C,)$ with $H W C$ FLOPs."""
+
+    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
+        _, _, c = _hwc(self.label, in_shape)
+        return Shape((c,))
+
+    def weight_count(self) -> Dim:
+        return 0
+
+    def bias_count(self) -> Dim:
+        return 0
+
+    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
+        check_convention(convention)
+        _hwc(self.label, in_shape)
+        return 0
+
+    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
+        r"""$(H W - 1) C$ adds and $C$ divisions."""
+        check_convention(convention)
+        h, w, c = _hwc(self.label, in_shape)
+        return out(h * w * c)

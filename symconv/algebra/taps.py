@@ -1,0 +1,48 @@
+r"""Closed forms for the kernel taps that land on real input (the *exact* MAC convention).
+
+Along one spatial axis a convolution pairs output positions $o \in [0, O)$ with kernel taps
+$k \in [0, K)$; the tap reads padded input position $oS + kD - P_{lo}$. A tap on zero padding
+(or, for a transposed convolution, on a hole of the dilated input) is not a real
+multiply-accumulate, and XLA's HLO cost analysis does not count it. Because both the low and the
+high padding are *corners* of the $(o, k)$ lattice, the taps lost on each side are
+
+.. math::  \mu(p; K, S, D, n) = \#\{(a, k) \in [0, n) \times [0, K) : aS + kD < p\}
+           = \sum_{k=0}^{\min(K, \lceil p/D \rceil) - 1} \min\!\left(n, \left\lceil \frac{p - kD}{S} \right\rceil\right),
+
+a sum with at most $\lceil p / D \rceil$ terms that does not grow with the image. For $S = D = 1$
+and $n \ge p$ it is $m p - m(m-1)/2$ with $m = \min(K, p)$, i.e. $p(p+1)/2$ when $p \le K$.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from symconv.algebra._arith import Conditions, Dim, ceildiv, is_concrete, out, smax, smin
+from symconv.errors import SymconvError
+
+
+def missed_taps(p: Dim, k: Dim, s: Dim, d: Dim, n: Dim, conds: Conditions | None = None) -> Dim:
+    r"""$\mu(p; K, S, D, n)$: taps of an $n$-long run of outputs that fall short of offset $p$.
+
+    >>> missed_taps(1, 3, 1, 1, 8)   # 3x3 'SAME' on 8 pixels loses one tap per side
+    1
+    >>> missed_taps(2, 5, 1, 1, 16)  # p(p+1)/2
+    3
+    """
+    if is_concrete(p, k, s, d, n):
+        if p <= 0:
+            return 0
+        terms = min(k, ceildiv(p, d))
+        return sum(min(n, ceildiv(p - j * d, s)) for j in range(terms))
+    if s == 1 and d == 1:
+        need = sp.Ge(n, p)
+        if need == sp.true or (conds is not None and need != sp.false):
+            if conds is not None:
+                conds.require(need, SymconvError, f"output length {n} >= padding {p}")
+            m = smin(k, smax(p, 0))
+            return out(sp.expand(m * p - m * (m - 1) / sp.Integer(2)))
+    j = sp.Dummy("k", integer=True, nonnegative=True)
+    term = sp.Min(n, sp.Max(0, sp.ceiling((p - j * d) / s)))
+    if isinstance(k, int):
+        return out(sp.Add(*[term.subs(j, i) for i in range(k)]))
+    return sp.Sum(term, (j, 0, k - 1))
