@@ -6,6 +6,7 @@ The public surface is re-exported here; see the README for a runnable tour.
 from symconv import algebra as algebra
 from symconv.algebra import (
     AvgPool2D as AvgPool2D,
+    BatchNorm as BatchNorm,
     Conv2D as Conv2D,
     ConvTranspose2D as ConvTranspose2D,
     Dense as Dense,
@@ -15,6 +16,7 @@ from symconv.algebra import (
     ReLU as ReLU,
     SeparableConv2D as SeparableConv2D,
     Softmax as Softmax,
+    Stack as Stack,
     depthwise_conv2d as depthwise_conv2d,
     pointwise_conv2d as pointwise_conv2d,
 )

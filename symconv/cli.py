@@ -20,14 +20,15 @@ class _Parser(argparse.ArgumentParser):
 
 def _cmd_prove(args: argparse.Namespace) -> int:
     from symconv.render import report_json, report_markdown
+    from symconv.render.figures import write_figures
     from symconv.runner import default_proof_dir, environment, proof_files, run_proofs
 
     files = proof_files(args.paths or [default_proof_dir()])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = run_proofs(files, progress=lambda s: print(s, file=sys.stderr, flush=True),
-                        out_dir=out)
+    result = run_proofs(files, progress=lambda s: print(s, file=sys.stderr, flush=True))
     env = environment()
+    write_figures(result.proofs, out)
     (out / "report.md").write_text(report_markdown(result.proofs, env), encoding="utf-8")
     (out / "report.json").write_text(report_json(result.proofs, env), encoding="utf-8")
     _print_summary(result)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import sympy as sp
 
@@ -202,10 +202,19 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """A figure written beside the report: ``path`` relative to the report directory."""
+    """A figure the renderer draws and writes beside the report as ``figures/<name>.png``.
 
-    path: str
+    ``draw`` returns a ``matplotlib.figure.Figure``; it is called only when a report is
+    written, so building a proof never needs a display or a file system.
+    """
+
+    name: str
     caption: str
+    draw: Callable[[], Any] = field(compare=False, repr=False)
+
+    @property
+    def path(self) -> str:
+        return f"figures/{self.name}.png"
 
 
 @dataclass(frozen=True, slots=True)

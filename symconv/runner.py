@@ -70,17 +70,13 @@ class RunResult:
         return 0
 
 
-def run_proofs(files: Sequence[Path], progress: Callable[[str], None] = lambda s: None,
-               out_dir: Path | None = None) -> RunResult:
+def run_proofs(files: Sequence[Path], progress: Callable[[str], None] = lambda s: None
+               ) -> RunResult:
     proofs: list[Proof] = []
     errors: list[tuple[str, str]] = []
     for i, file in enumerate(files, 1):
         progress(f"[{i}/{len(files)}] {file.name}")
         try:
-            if out_dir is not None:
-                import os
-
-                os.environ["SYMCONV_REPORT_DIR"] = str(out_dir)
             proofs += load_proofs(file)
         except Exception as e:  # a proof that fails to run is reported, not fatal to the rest
             last = traceback.extract_tb(e.__traceback__)[-1]

@@ -56,16 +56,44 @@ def output_shape(model: nnx.Module | Callable, input_shape: Sequence[Any] | str,
     return shape_to_sympy(y.shape) if sympy else tuple(y.shape)
 
 
+FLOAT32_EXACT = 2**24  #: XLA sums costs in float32: integers above this may be rounded
+
+
 def cost(model: nnx.Module | Callable, input_shape: Sequence[int], dtype=jnp.float32) -> dict:
-    """``{'flops', 'transcendentals', 'bytes accessed'}`` of the lowered HLO (0 when absent)."""
+    """``{'flops', 'transcendentals', 'bytes accessed', 'ops'}`` of the lowered HLO.
+
+    Missing keys count 0. ``ops`` is the number of StableHLO operations, which bounds how many
+    float32 roundings XLA's accumulation of the per-op costs can make (see :func:`flops_agree`).
+    """
     f, state = _as_function(model)
     lowered = jax.jit(f).lower(state, _input(input_shape, dtype))
     analysis = lowered.cost_analysis()
     if isinstance(analysis, (list, tuple)):  # older JAX: one dict per computation
         analysis = analysis[0] if analysis else {}
     analysis = analysis or {}
-    return {key: int(analysis.get(key, 0.0))
-            for key in ("flops", "transcendentals", "bytes accessed")}
+    result = {key: int(analysis.get(key, 0.0))
+              for key in ("flops", "transcendentals", "bytes accessed")}
+    result["ops"] = sum(1 for line in lowered.as_text().splitlines() if " = " in line)
+    return result
+
+
+def flops_tolerance(expected: int, ops: int) -> int:
+    r"""Largest difference float32 accumulation of ``ops`` per-op counts can make.
+
+    XLA's ``HloCostAnalysis`` keeps its totals as 32-bit floats (checked: an add of
+    $2^{24} + 1$ elements reports $2^{24}$). Below $2^{24}$ every partial sum is exact, so the
+    tolerance is 0; above, each of at most ``ops`` additions rounds by at most half an ulp of
+    the total: $	ext{ops} \cdot 	ext{ulp}(	ext{total}) / 2$.
+    """
+    if expected < FLOAT32_EXACT:
+        return 0
+    ulp = 2 ** (int(expected).bit_length() - 24)
+    return max(1, ops) * ulp // 2 + ulp
+
+
+def flops_agree(expected: int, observed: int, ops: int) -> bool:
+    """Exact equality below $2^{24}$; within :func:`flops_tolerance` above."""
+    return abs(int(expected) - int(observed)) <= flops_tolerance(int(expected), ops)
 
 
 def flops(model: nnx.Module | Callable, input_shape: Sequence[int], dtype=jnp.float32) -> int:
@@ -76,3 +104,20 @@ def flops(model: nnx.Module | Callable, input_shape: Sequence[int], dtype=jnp.fl
 def param_count(model: nnx.Module) -> int:
     """Number of scalars in the model's ``nnx.Param`` state (works on abstract models)."""
     return sum(int(x.size) for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+
+
+def param_split(model: nnx.Module) -> tuple[int, int]:
+    """``(weights, biases)`` of a module's ``nnx.Param`` state.
+
+    Leaves named ``bias`` (convolution, dense, and batch norm's beta) count as biases; every other
+    parameter (``kernel``, batch norm's ``scale``, embeddings, ...) as weights.
+    """
+    weights = biases = 0
+    leaves = jax.tree_util.tree_flatten_with_path(nnx.state(model, nnx.Param))[0]
+    for path, leaf in leaves:
+        names = [str(getattr(k, "key", getattr(k, "name", k))) for k in path]
+        if "bias" in names:
+            biases += int(leaf.size)
+        else:
+            weights += int(leaf.size)
+    return weights, biases

@@ -33,6 +33,7 @@ from symconv.algebra._arith import (
     mod,
     out,
 )
+from symconv.algebra._tidy import tidy
 from symconv.algebra.layer import Layer, Shape, check_convention, spatial_input
 from symconv.algebra.padding import PaddingLike, normalize_padding, same_pads
 from symconv.algebra.taps import missed_taps
@@ -87,6 +88,7 @@ def conv_axis(layer: str, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, pads, conds
             f"padding, or a larger input",
         )
         o = floordiv(n + lo + hi - extent, s) + 1
+    o = tidy(o)
     r = mod(n + lo + hi - extent, s)
     taps = o * k - missed_taps(lo, k, s, d, o, conds) - missed_taps(hi - r, k, s, d, o, conds)
     taps = taps if isinstance(taps, int) else out(sp.expand(taps))

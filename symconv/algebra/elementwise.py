@@ -41,7 +41,7 @@ class _Elementwise(Layer):
         _dims(self.label, in_shape)
         return 0
 
-    def transcendentals(self, in_shape: Sequence[Dim]) -> Dim:
+    def transcendentals(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Dim:
         _dims(self.label, in_shape)
         return 0
 
@@ -64,5 +64,5 @@ class Softmax(_Elementwise):
         dims = _dims(self.label, in_shape)
         return out(prod(dims[:-1]) * (4 * dims[-1] - 1))
 
-    def transcendentals(self, in_shape: Sequence[Dim]) -> Dim:
-        return prod(_dims(self.label, in_shape))
+    def transcendentals(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Dim:
+        return out(batch * prod(_dims(self.label, in_shape)))

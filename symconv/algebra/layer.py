@@ -72,6 +72,15 @@ class Layer:
         r"""Weights plus biases."""
         return out(self.weight_count() + self.bias_count())
 
+    def batch_flops(self, in_shape: Sequence[Dim], batch: Dim = 1,
+                    convention: str = "dense") -> Dim:
+        r"""FLOPs of one call on a batch: $B \cdot$ ``flops`` unless per-call work exists."""
+        return out(batch * self.flops(in_shape, convention))
+
+    def transcendentals(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Dim:
+        """Exponentials, square roots, ... counted apart from FLOPs (XLA's convention)."""
+        return 0
+
     def conditions(self, in_shape: Sequence[Dim]) -> tuple:
         """Validity conditions on a symbolic input that SymPy could not decide."""
         return self.output_shape(in_shape).conditions

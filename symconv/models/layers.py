@@ -14,6 +14,7 @@ from flax import nnx
 
 from symconv.algebra import (
     AvgPool2D,
+    BatchNorm,
     Conv2D,
     ConvTranspose2D,
     Dense,
@@ -23,6 +24,7 @@ from symconv.algebra import (
     ReLU,
     SeparableConv2D,
     Softmax,
+    Stack,
 )
 from symconv.algebra.layer import Layer
 from symconv.errors import SymconvError
@@ -50,6 +52,8 @@ class Lambda(nnx.Module):
 
 
 def _concrete(spec: Layer) -> None:
+    if isinstance(spec, Stack):
+        return  # every member is checked when it is built
     for name in getattr(spec, "__dataclass_fields__", {}):
         value = getattr(spec, name)
         flat = value if isinstance(value, tuple) else (value,)
@@ -91,6 +95,10 @@ def flax_layer(spec: Layer, *, rngs: nnx.Rngs) -> nnx.Module:
         return Lambda(lambda x: pool(x, window, strides, pads), type(spec).__name__)
     if isinstance(spec, GlobalAvgPool2D):
         return Lambda(lambda x: jnp.mean(x, axis=(1, 2)), "global_avg_pool")
+    if isinstance(spec, BatchNorm):
+        return nnx.BatchNorm(spec.num_features, use_running_average=True, rngs=rngs)
+    if isinstance(spec, Stack):
+        return nnx.Sequential(*[flax_layer(layer, rngs=rngs) for layer in spec.layers])
     if isinstance(spec, ReLU):
         return Lambda(jax.nn.relu, "relu")
     if isinstance(spec, Softmax):

@@ -1,0 +1,36 @@
+"""Write every proof's figures as PNG (and PDF for LaTeX) with no timestamps in the files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from symconv.proof import Proof  # noqa: E402
+
+STYLE = {"figure.dpi": 110, "savefig.dpi": 110, "font.size": 9, "axes.grid": True,
+         "grid.alpha": 0.3, "figure.figsize": (6.0, 3.4)}
+
+
+def write_figures(proofs: Sequence[Proof], out_dir: Path, pdf: bool = False) -> list[Path]:
+    written = []
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    for proof in proofs:
+        for fig in proof.figures:
+            with plt.rc_context(STYLE):
+                figure = fig.draw()
+                png = out_dir / fig.path
+                figure.savefig(png, metadata={"Software": None}, bbox_inches="tight")
+                written.append(png)
+                if pdf:
+                    figure.savefig(png.with_suffix(".pdf"), bbox_inches="tight",
+                                   metadata={"CreationDate": None, "ModDate": None,
+                                             "Producer": None, "Creator": None})
+                    written.append(png.with_suffix(".pdf"))
+                plt.close(figure)
+    return written
