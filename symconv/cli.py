@@ -51,6 +51,69 @@ def _print_summary(result) -> None:
     print(", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
 
 
+def _fmt(value) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, tuple):
+        return "x".join(_fmt(v) if isinstance(v, int) else str(v) for v in value)
+    return str(value)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from symconv.models.registry import MODELS
+
+    width = max(len(n) for n in MODELS)
+    for name, entry in MODELS.items():
+        print(f"{name:<{width}}  {entry.description}")
+    return 0
+
+
+def _cmd_cost(args: argparse.Namespace) -> int:
+    import json
+
+    import sympy as sp
+
+    from symconv.costing import cost_report
+    from symconv.parse import parse_assignments, parse_shape
+    from symconv.render.tables import stack_latex, stack_markdown
+
+    shape = parse_shape(args.input)
+    at = parse_assignments(args.at) if args.at else None
+    report = cost_report(args.model, shape, at=at, convention=args.convention)
+    if args.format == "json":
+        print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
+        return 0 if report.agrees in (None, True) else 1
+    if args.format == "markdown":
+        print(stack_markdown(report.table))
+    elif args.format == "latex":
+        print(stack_latex(report.table))
+    else:
+        cols = ["layer", "kind", "output", "params", f"MACs ({args.convention})", "FLOPs"]
+        key = "macs_dense" if args.convention == "dense" else "macs_exact"
+        body = [[r.name, r.kind, _fmt(r.output_shape), _fmt(r.params), _fmt(getattr(r, key)),
+                 _fmt(r.flops)] for r in report.table.rows]
+        widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(cols)]
+        print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+        for b in body:
+            print("  ".join(v.ljust(w) for v, w in zip(b, widths)))
+    totals = report.table.totals
+    print(f"\n{args.model} on input {_fmt(tuple(shape))}")
+    print(f"parameters: {_fmt(totals['params'])} (weights {_fmt(totals['weights'])}, "
+          f"biases {_fmt(totals['biases'])})")
+    print(f"MACs ({args.convention}): {_fmt(totals['macs_' + args.convention])}")
+    print(f"FLOPs (exact, what XLA counts): {_fmt(totals['flops'])}")
+    if report.point is not None:
+        pt = ", ".join(f"{k}={v}" for k, v in report.point.items())
+        print(f"at {pt}: FLOPs {report.algebra_flops:,} (algebra) vs {report.xla_flops:,} "
+              f"(XLA lowered HLO); parameters {report.algebra_params:,} vs "
+              f"{report.model_params:,} (nnx.state): "
+              f"{'agree' if report.agrees else 'DISAGREE'}"
+              + (f" (within XLA's float32 accumulation, ±{report.tolerance:,})"
+                 if report.agrees and report.algebra_flops != report.xla_flops else ""))
+    del sp
+    return 0 if report.agrees in (None, True) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -60,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--strict", action="store_true",
                        help="exit non-zero when any claim is refuted, too")
     prove.set_defaults(func=_cmd_prove)
+    models = sub.add_parser("models", help="list the built-in models")
+    models.set_defaults(func=_cmd_models)
+    cost = sub.add_parser("cost", help="closed-form per-layer cost of a model")
+    cost.add_argument("model", help="a built-in model name (see `symconv models`)")
+    cost.add_argument("--input", default="1,H,W,3",
+                      help="NHWC input shape; names are symbols (default 1,H,W,3)")
+    cost.add_argument("--at", help="values for the symbols, e.g. H=224,W=224; the numbers are "
+                      "cross-checked against XLA")
+    cost.add_argument("--format", choices=("table", "markdown", "latex", "json"),
+                      default="table")
+    cost.add_argument("--convention", choices=("dense", "exact"), default="dense")
+    cost.set_defaults(func=_cmd_cost)
     return parser
 
 

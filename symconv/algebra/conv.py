@@ -36,7 +36,7 @@ from symconv.algebra._arith import (
 from symconv.algebra._tidy import tidy
 from symconv.algebra.layer import Layer, Shape, check_convention, spatial_input
 from symconv.algebra.padding import PaddingLike, normalize_padding, same_pads
-from symconv.algebra.taps import missed_taps
+from symconv.algebra.taps import by_residue, missed_taps, missed_taps_mod
 from symconv.errors import (
     GroupsDoNotDivideChannelsError,
     KernelLargerThanInputError,
@@ -75,9 +75,11 @@ class AxisGeometry:
 def conv_axis(layer: str, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, pads, conds: Conditions):
     """Output length, applied padding and exact tap count of one convolution axis."""
     extent = d * (k - 1) + 1
+    if pads == "SAME" and not isinstance(n, int) and is_concrete(k, s, d) and s > 1:
+        return _same_axis_by_residue(n, k, s, d, extent, conds)
     if pads == "SAME":
         lo, hi = same_pads(n, k, s, d)
-        o = ceildiv(n, s)
+        o = tidy(ceildiv(n, s))
     else:
         lo, hi = (0, 0) if pads == "VALID" else pads
         conds.require(
@@ -90,9 +92,34 @@ def conv_axis(layer: str, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, pads, conds
         o = floordiv(n + lo + hi - extent, s) + 1
     o = tidy(o)
     r = mod(n + lo + hi - extent, s)
-    taps = o * k - missed_taps(lo, k, s, d, o, conds) - missed_taps(hi - r, k, s, d, o, conds)
+    if not isinstance(r, int) and is_concrete(hi, k, s, d):
+        high = missed_taps_mod(hi, r, k, s, d, o, conds)
+    else:
+        high = missed_taps(hi - r, k, s, d, o, conds)
+    taps = o * k - missed_taps(lo, k, s, d, o, conds) - high
     taps = taps if isinstance(taps, int) else out(sp.expand(taps))
     return AxisGeometry(size=n, out=out(o), lo=lo, hi=hi, taps=taps)
+
+
+def _same_axis_by_residue(n, k: int, s: int, d: int, extent: int, conds: Conditions):
+    r"""'SAME' with symbolic $n$ and stride $S > 1$: the padding depends on $q = n \bmod S$.
+
+    With $n = S m + q$: $P_{tot} = \max(0, D(K-1)+1 - S)$ for $q = 0$, else
+    $\max(0, D(K-1)+1 - q)$; everything else follows per residue, so the lost taps are an
+    exact function of $n \bmod S$ (linear in it, or a ``Piecewise``).
+    """
+    o = tidy(ceildiv(n, s))
+    q = sp.Mod(n, s)
+    los, his, lost = [], [], []
+    for res in range(s):
+        total = max(0, extent - (s if res == 0 else res))
+        lo, hi = total // 2, total - total // 2
+        r = (res + total - extent) % s
+        los.append(lo)
+        his.append(hi)
+        lost.append(missed_taps(lo, k, s, d, o, conds) + missed_taps(hi - r, k, s, d, o, conds))
+    taps = out(sp.expand(o * k - by_residue(lost, q)))
+    return AxisGeometry(size=n, out=o, lo=by_residue(los, q), hi=by_residue(his, q), taps=taps)
 
 
 def divides(g: Dim, c: Dim) -> object:

@@ -13,7 +13,8 @@ from $r_0 = 1$, $j_0 = 1$, $\text{start}_0 = 0$, which unrolls to
 
 Output unit $i$ of layer $L$ sees input pixels
 $[\text{start}_L + i j_L - \tfrac{r_L - 1}{2},\ \text{start}_L + i j_L + \tfrac{r_L - 1}{2}]$
-(clipped to the image; a dilated kernel may leave holes inside that window). Elementwise layers
+(clipped to the image; dilation, or a stride larger than the next kernel, may leave holes
+inside that window, never at its two ends). Elementwise layers
 and batch norm leave the field unchanged; a flatten, dense layer or global pooling sees the whole
 input (``global``).
 """

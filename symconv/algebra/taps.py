@@ -34,6 +34,13 @@ def missed_taps(p: Dim, k: Dim, s: Dim, d: Dim, n: Dim, conds: Conditions | None
             return 0
         terms = min(k, ceildiv(p, d))
         return sum(min(n, ceildiv(p - j * d, s)) for j in range(terms))
+    if is_concrete(p, k, s, d) and conds is not None:
+        # Only the run length is symbolic: every term min(n, ceil((p - jD)/S)) is its second
+        # argument once n >= ceil(p/S), the largest of them (recorded as a condition).
+        if p > 0:
+            conds.require(sp.Ge(n, ceildiv(p, s)), SymconvError,
+                          f"output length {n} >= ceil({p}/{s})")
+        return missed_taps(p, k, s, d, max(0, p) + 1)
     if s == 1 and d == 1:
         need = sp.Ge(n, p)
         if need == sp.true or (conds is not None and need != sp.false):
@@ -46,3 +53,24 @@ def missed_taps(p: Dim, k: Dim, s: Dim, d: Dim, n: Dim, conds: Conditions | None
     if isinstance(k, int):
         return out(sp.Add(*[term.subs(j, i) for i in range(k)]))
     return sp.Sum(term, (j, 0, k - 1))
+
+
+def missed_taps_mod(hi: int, r: sp.Expr, k: int, s: int, d: int, n: Dim,
+                    conds: Conditions) -> Dim:
+    r"""$\mu(P_{hi} - r)$ when only the remainder $r \in [0, S)$ is symbolic.
+
+    Evaluates $\mu$ at every possible remainder; the result is linear in $r$ when the values
+    are (the common case), else a ``Piecewise`` over $r$.
+    """
+    values = [missed_taps(hi - ri, k, s, d, n, conds) for ri in range(s)]
+    return by_residue(values, r)
+
+
+def by_residue(values: list, r: sp.Expr) -> Dim:
+    r"""The function of $r \in [0, len(values))$ taking ``values``: linear when it is, else a
+    ``Piecewise`` over $r$."""
+    slope = values[1] - values[0] if len(values) > 1 else 0
+    if all(v == values[0] + slope * ri for ri, v in enumerate(values)):
+        return out(values[0] + slope * r)
+    return sp.Piecewise(*[(v, sp.Eq(r, ri)) for ri, v in enumerate(values[:-1])],
+                        (values[-1], True))

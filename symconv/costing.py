@@ -1,0 +1,86 @@
+"""Closed-form cost of a built-in model, with the numbers at one point checked against XLA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import sympy as sp
+
+from symconv import xla
+from symconv.algebra.stack import StackTable
+from symconv.errors import ShapeMismatchError, SymconvError
+from symconv.models.registry import get
+from symconv.proof import to_text
+
+
+@dataclass(frozen=True)
+class CostReport:
+    model: str
+    input_shape: tuple
+    table: StackTable
+    point: dict | None = None
+    algebra_flops: int | None = None
+    xla_flops: int | None = None
+    algebra_params: int | None = None
+    model_params: int | None = None
+    tolerance: int = 0
+
+    @property
+    def agrees(self) -> bool | None:
+        if self.point is None:
+            return None
+        return (self.algebra_params == self.model_params
+                and abs(self.algebra_flops - self.xla_flops) <= self.tolerance)
+
+    def as_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "input": [to_text(d) for d in self.input_shape],
+            "layers": [{"name": r.name, "kind": r.kind,
+                        "output": [to_text(d) for d in r.output_shape],
+                        "weights": to_text(r.weights), "biases": to_text(r.biases),
+                        "macs_dense": to_text(r.macs_dense), "macs_exact": to_text(r.macs_exact),
+                        "flops": to_text(r.flops)} for r in self.table.rows],
+            "totals": {k: to_text(v) for k, v in self.table.totals.items()},
+            "check": None if self.point is None else {
+                "at": self.point, "algebra_flops": self.algebra_flops,
+                "xla_flops": self.xla_flops, "algebra_params": self.algebra_params,
+                "model_params": self.model_params, "agrees": self.agrees},
+        }
+
+
+def cost_report(name: str, input_shape: Sequence, at: Mapping[str, int] | None = None,
+                convention: str = "dense") -> CostReport:
+    """Per-layer closed forms of built-in model ``name`` on NHWC ``input_shape``.
+
+    With ``at`` (values for every symbol), also evaluates the totals and compares them with the
+    Flax model's ``nnx.state`` and XLA's lowered-HLO FLOPs at that point.
+    """
+    entry = get(name)
+    if len(input_shape) != 4:
+        raise ShapeMismatchError(f"--input must be NHWC (4 entries), got {len(input_shape)}")
+    b, h, w, c = input_shape
+    if isinstance(c, int) and c != entry.channels:
+        raise ShapeMismatchError(f"{name} takes {entry.channels} input channels, got {c}")
+    table = entry.stack((h, w)).table((h, w, c), batch=b)
+    if at is None:
+        return CostReport(name, tuple(input_shape), table)
+    symbols = {str(s): s for d in input_shape if isinstance(d, sp.Basic) for s in d.free_symbols}
+    unknown = sorted(set(at) - set(symbols))
+    if unknown:
+        raise SymconvError(f"--at names {unknown} that are not dimensions of --input "
+                           f"({', '.join(symbols) or 'none are symbolic'})")
+    missing = sorted(set(symbols) - set(at))
+    if missing:
+        raise SymconvError(f"--at must give a value for every symbol; missing {missing}")
+    values = {symbols[k]: v for k, v in at.items()}
+    concrete = tuple(int(sp.Integer(d).subs(values)) if isinstance(d, int) else int(d.subs(values))
+                     for d in input_shape)
+    ctable = entry.stack(concrete[1:3]).table(concrete[1:], batch=concrete[0])
+    model = xla.abstract(lambda: entry.build(concrete[1:3]))
+    measured = xla.cost(model, concrete)
+    algebra_flops = int(ctable.totals["flops"])
+    return CostReport(name, tuple(input_shape), table, dict(at), algebra_flops,
+                      measured["flops"], int(ctable.totals["params"]), xla.param_count(model),
+                      xla.flops_tolerance(algebra_flops, measured["ops"]))

@@ -1,0 +1,73 @@
+"""Stack tables: totals re-summed, symbolic tables evaluate to the concrete ones, errors name
+the layer."""
+
+import pytest
+import sympy as sp
+
+from symconv.algebra import (BatchNorm, Conv2D, Dense, Flatten, GlobalAvgPool2D, MaxPool2D,
+                             ReLU, SeparableConv2D, Softmax, Stack)
+from symconv.algebra.symbols import H, W
+from symconv.errors import KernelLargerThanInputError, ShapeMismatchError, SymconvError
+from symconv.models.assignment import AssignmentConfig, assignment_stack
+from symconv.models.mobilenet import MobileNetConfig, mobilenet_stack
+
+STACKS = {
+    "assignment": lambda hw: assignment_stack(AssignmentConfig(input_hw=hw)),
+    "separable-gap": lambda hw: assignment_stack(AssignmentConfig.mobilenet_style(
+        head="gap", input_hw=hw)),
+    "mobilenet": lambda hw: mobilenet_stack(MobileNetConfig(alpha=0.25)),
+    "mixed": lambda hw: Stack((Conv2D(3, 8, 3, 2, "SAME"), BatchNorm(8), ReLU(),
+                               MaxPool2D(3, 2, "SAME"), SeparableConv2D(8, 16, 3, padding=1),
+                               GlobalAvgPool2D(), Dense(16, 5), Softmax())),
+}
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_totals_are_the_sum_of_rows(name):
+    table = STACKS[name]((64, 64)).table((64, 64, 3), batch=2)
+    for key in ("weights", "biases", "macs_dense", "macs_exact", "flops"):
+        assert table.totals[key] == sum(getattr(r, key) for r in table.rows)
+    assert table.totals["params"] == table.totals["weights"] + table.totals["biases"]
+
+
+@pytest.mark.parametrize("name", STACKS)
+@pytest.mark.parametrize("hw", [(32, 32), (40, 56), (97, 33), (64, 64)])
+def test_symbolic_table_evaluates_to_concrete(name, hw):
+    symbolic = STACKS[name]((H, W)).table((H, W, 3))
+    concrete = STACKS[name](hw).table((*hw, 3))
+    at = symbolic.subs({H: hw[0], W: hw[1]})
+    for s_row, c_row in zip(at.rows, concrete.rows):
+        for key in ("output_shape", "weights", "biases", "macs_dense", "macs_exact", "flops"):
+            assert getattr(s_row, key) == getattr(c_row, key), (s_row.name, key)
+
+
+def test_mismatched_channels_name_the_layer():
+    with pytest.raises(ShapeMismatchError, match=r"layer 2 \(conv2\).*in_features=4"):
+        Stack((Conv2D(3, 8, 3), Conv2D(4, 8, 3))).table((16, 16, 3))
+
+
+def test_shrinking_below_one_pixel_names_the_layer():
+    with pytest.raises(KernelLargerThanInputError, match=r"layer 3 \(conv3\)"):
+        Stack((Conv2D(3, 8, 3), Conv2D(8, 8, 3), Conv2D(8, 8, 3))).table((5, 5, 3))
+
+
+def test_dense_after_conv_needs_flatten():
+    with pytest.raises(ShapeMismatchError, match=r"layer 2 \(fc1\).*Flatten"):
+        Stack((Conv2D(3, 8, 3), Dense(8, 2))).table((5, 5, 3))
+
+
+@pytest.mark.parametrize("layers,names,match", [
+    ((), (), "at least one layer"),
+    ((Conv2D(3, 8, 3), "relu"), (), "not a layer spec"),
+    ((ReLU(), ReLU()), ("a", "a"), "unique"),
+    ((ReLU(),), ("a", "b"), "2 names for 1 layers"),
+], ids=["empty", "not-a-layer", "duplicate-names", "name-count"])
+def test_bad_stacks(layers, names, match):
+    with pytest.raises(SymconvError, match=match):
+        Stack(layers, names)
+
+
+def test_flatten_width_symbolic():
+    table = assignment_stack(AssignmentConfig(input_hw=(H, W))).table((H, W, 3))
+    flat = {r.name: r for r in table.rows}["flatten"].output_shape[0]
+    assert sp.simplify(flat - 256 * sp.ceiling(H / 8) * sp.ceiling(W / 8)) == 0
