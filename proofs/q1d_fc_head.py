@@ -127,12 +127,12 @@ def build() -> Proof:
                  "% fewer parameters than the flatten head network.", unit="params"))
     claims += [
         Claim("q1d.opinion.overfitting", Q, PART, "Reducing the FC layer's parameters can help "
-              "reduce overfitting and speed up training and inference.", None, "judgement",
+              "reduce overfitting and speed up training and inference.", None, None,
               Derivation(()), opinion=True,
               note="Plausible and common practice, but a statement about training dynamics: "
                    "not checked here. The inference cost part is checked: see q1d.head.*."),
         Claim("q1d.opinion.nonlinearity", Q, PART, "1x1 convolutions may introduce additional "
-              "non-linearity, which can make the model harder to train.", None, "judgement",
+              "non-linearity, which can make the model harder to train.", None, None,
               Derivation(()), opinion=True,
               note="A 1x1 convolution is linear; only an activation after it adds "
                    "non-linearity. Not a checkable claim about cost."),

@@ -21,6 +21,7 @@ class _Parser(argparse.ArgumentParser):
 def _cmd_prove(args: argparse.Namespace) -> int:
     from symconv.render import report_json, report_markdown
     from symconv.render.figures import write_figures
+    from symconv.render.latex import INSTALL_HINT, compile_pdf, report_latex
     from symconv.runner import default_proof_dir, environment, proof_files, run_proofs
 
     files = proof_files(args.paths or [default_proof_dir()])
@@ -31,11 +32,28 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     write_figures(result.proofs, out)
     (out / "report.md").write_text(report_markdown(result.proofs, env), encoding="utf-8")
     (out / "report.json").write_text(report_json(result.proofs, env), encoding="utf-8")
+    tex = out / "report.tex"
+    tex.write_text(report_latex(result.proofs, env), encoding="utf-8")
     _print_summary(result)
     for file, err in result.errors:
         print(f"symconv: proof {file} failed to run: {err}", file=sys.stderr)
-    print(f"wrote {out / 'report.md'} and {out / 'report.json'}")
-    return result.exit_code(strict=args.strict)
+    written = ["report.md", "report.json", "report.tex"]
+    code = result.exit_code(strict=args.strict)
+    if args.no_pdf:
+        pass
+    else:
+        try:
+            pdf = compile_pdf(tex)
+        except SymconvError as e:
+            print(f"symconv: {e}", file=sys.stderr)
+            code = code or 1
+        else:
+            if pdf is None:
+                print(f"report.pdf skipped: {INSTALL_HINT}", file=sys.stderr)
+            else:
+                written.append("report.pdf")
+    print(f"wrote {', '.join(written)} and figures/ to {out}")
+    return code
 
 
 def _print_summary(result) -> None:
@@ -114,6 +132,69 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     return 0 if report.agrees in (None, True) else 1
 
 
+_LAYERS = ("conv2d", "depthwise", "pointwise", "separable", "conv_transpose2d", "dense",
+           "maxpool", "avgpool")
+
+
+def _cmd_derive(args: argparse.Namespace) -> int:
+    from symconv import algebra as A
+    from symconv.algebra import symbols as S
+    from symconv.parse import parse_shape
+
+    def value(text, default, flag):
+        if text is None:
+            return default
+        parsed = parse_shape(text, flag)
+        if len(parsed) != 1:
+            raise SymconvError(f"{flag}: expected one value, got {text!r}")
+        return parsed[0]
+
+    m, n = value(args.in_features, S.M, "--in"), value(args.out_features, S.N, "--out")
+    k, s = value(args.kernel, S.K, "-k"), value(args.stride, 1, "-s")
+    d, g = value(args.dilation, 1, "-d"), value(args.groups, 1, "-g")
+    pad = args.padding
+    if pad is None:
+        pad = 0
+    elif pad.upper() in ("SAME", "VALID"):
+        pad = pad.upper()
+    else:
+        pad = value(pad, S.P, "-p")
+    hw = parse_shape(args.input, "--input") if args.input else (S.H, S.W)
+    if len(hw) != 2:
+        raise SymconvError(f"--input takes H,W (two entries), got {args.input!r}")
+    kind = args.layer
+    if kind == "conv2d":
+        layer = A.Conv2D(m, n, k, s, pad, d, g, not args.no_bias)
+    elif kind == "depthwise":
+        layer = A.depthwise_conv2d(m, k, s, pad, d, use_bias=not args.no_bias)
+    elif kind == "pointwise":
+        layer = A.pointwise_conv2d(m, n, not args.no_bias)
+    elif kind == "separable":
+        layer = A.SeparableConv2D(m, n, k, s, pad, d, use_bias=not args.no_bias)
+    elif kind == "conv_transpose2d":
+        if isinstance(pad, str):
+            raise SymconvError("conv_transpose2d takes an integer --padding (PyTorch meaning)")
+        layer = A.ConvTranspose2D(m, n, k, s, pad,
+                                  value(args.output_padding, 0, "--output-padding"), d,
+                                  not args.no_bias)
+    elif kind == "dense":
+        layer = A.Dense(m, n, not args.no_bias)
+        hw = (m,)
+    else:
+        pool = A.MaxPool2D if kind == "maxpool" else A.AvgPool2D
+        layer = pool(k, s, pad if isinstance(pad, str) else ((pad, pad), (pad, pad)))
+        hw = (*hw, m)
+    derivation = layer.derive(hw)
+    if args.format == "latex":
+        print(derivation.latex_display())
+    elif args.format == "markdown":
+        print(derivation.markdown())
+    else:
+        for step in derivation.steps:
+            print(step.text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -122,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--out", default="build/report", help="output directory")
     prove.add_argument("--strict", action="store_true",
                        help="exit non-zero when any claim is refuted, too")
+    prove.add_argument("--no-pdf", action="store_true", help="write report.tex, skip pdflatex")
     prove.set_defaults(func=_cmd_prove)
     models = sub.add_parser("models", help="list the built-in models")
     models.set_defaults(func=_cmd_models)
@@ -135,6 +217,20 @@ def build_parser() -> argparse.ArgumentParser:
                       default="table")
     cost.add_argument("--convention", choices=("dense", "exact"), default="dense")
     cost.set_defaults(func=_cmd_cost)
+    derive = sub.add_parser("derive", help="step-by-step derivation of one layer")
+    derive.add_argument("layer", choices=_LAYERS)
+    derive.add_argument("--in", dest="in_features", help="input channels M (default: symbol)")
+    derive.add_argument("--out", dest="out_features", help="filters N (default: symbol)")
+    derive.add_argument("-k", "--kernel", help="kernel size K (default: symbol)")
+    derive.add_argument("-s", "--stride", help="stride S (default 1)")
+    derive.add_argument("-p", "--padding", help="padding: int, name, SAME or VALID (default 0)")
+    derive.add_argument("-d", "--dilation", help="kernel dilation D (default 1)")
+    derive.add_argument("-g", "--groups", help="feature groups G (default 1)")
+    derive.add_argument("--output-padding", help="transposed conv output padding (default 0)")
+    derive.add_argument("--no-bias", action="store_true")
+    derive.add_argument("--input", help="H,W of the input (default: symbols H, W)")
+    derive.add_argument("--format", choices=("latex", "markdown", "text"), default="text")
+    derive.set_defaults(func=_cmd_derive)
     return parser
 
 
@@ -146,6 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SymconvError as e:
         print(f"symconv: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `symconv derive ... | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

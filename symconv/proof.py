@@ -109,6 +109,14 @@ class Step:
     def latex(self) -> str:
         return f"{self.lhs} &= {to_latex(self.rhs, self.symbol_names)}"
 
+    def text(self) -> str:
+        """Plain text: ``label: rhs`` with numbers put in for symbols on a substitution."""
+        rhs = self.rhs
+        if self.symbol_names and isinstance(rhs, sp.Basic):
+            rhs = rhs.xreplace({s: sp.Symbol(v.replace("\\left", "").replace("\\right", ""))
+                                for s, v in self.symbol_names.items()})
+        return f"{self.label}: {to_text(rhs)}"
+
 
 @dataclass(frozen=True, slots=True)
 class Derivation:
@@ -121,6 +129,10 @@ class Derivation:
         """An ``aligned`` block, each step tagged with its label; compiles in any amsmath doc."""
         lines = [rf"{s.latex()} && \text{{({s.label})}}" for s in self.steps]
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+    def latex_display(self) -> str:
+        """A display-math block (``\\[ ... \\]``) for any document that loads amsmath."""
+        return "\\[\n" + self.latex() + "\n\\]"
 
     def markdown(self) -> str:
         out = []

@@ -85,6 +85,13 @@ class Layer:
         """Validity conditions on a symbolic input that SymPy could not decide."""
         return self.output_shape(in_shape).conditions
 
+    def derive(self, in_shape: Sequence[Dim]):
+        """Step-by-step derivation (:func:`symconv.derive.derive`): ``.latex()``,
+        ``.markdown()``, and rendered math in Jupyter."""
+        from symconv.derive import derive
+
+        return derive(self, in_shape)
+
     @property
     def label(self) -> str:
         return type(self).__name__

@@ -27,3 +27,10 @@ def report_json(proofs: Sequence[Proof], environment: dict | None = None) -> str
         "environment": environment or {},
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def report_schema() -> dict:
+    """The JSON Schema (draft 2020-12) that ``report.json`` follows, shipped in the package."""
+    from importlib.resources import files
+
+    return json.loads(files("symconv.render").joinpath("report.schema.json").read_text())
