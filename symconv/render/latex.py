@@ -119,11 +119,11 @@ def report_latex(proofs: Sequence[Proof], environment: dict | None = None,
     else:
         out.append(r"\begin{itemize}")
         for c in refuted:
-            out.append(r"\item \texttt{" + tex_escape(c.id) + "}: the source states "
-                       + _value(c.stated, "0.3\\linewidth") + "; the right value is "
-                       + _value(c.derived, "0.3\\linewidth")
-                       + (f" {tex_escape(c.unit)}" if c.unit else "") + ". "
-                       + tex_escape(c.note))
+            unit = f" {tex_escape(c.unit)}" if c.unit else ""
+            out.append(r"\item \texttt{" + tex_escape(c.id) + "}: " + tex_escape(c.note)
+                       + r"\\ the source states " + _value(c.stated, "0.75\\linewidth")
+                       + unit + r"\\ the right value is "
+                       + _value(c.derived, "0.75\\linewidth") + unit + ".")
         out.append(r"\end{itemize}")
     question = None
     for proof in proofs:
