@@ -95,8 +95,12 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     from symconv.parse import parse_assignments, parse_shape
     from symconv.render.tables import stack_latex, stack_markdown
 
-    shape = parse_shape(args.input)
     at = parse_assignments(args.at) if args.at else None
+    from symconv.models.registry import MODELS
+
+    if args.engine == "trace" or args.model not in MODELS:
+        return _print_trace(args, at)
+    shape = parse_shape(args.input)
     report = cost_report(args.model, shape, at=at, convention=args.convention)
     if args.format == "json":
         print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
@@ -195,6 +199,65 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_trace(args: argparse.Namespace, at) -> int:
+    import json
+
+    from symconv.costing import trace_report
+    from symconv.proof import to_latex, to_text
+
+    report = trace_report(args.model, args.input, at)
+    res = report.result
+    key = "macs_dense" if args.convention == "dense" else "macs_exact"
+    rows = res.by_module(args.depth)
+    if args.format == "json":
+        doc = {"model": args.model, "input": [to_text(d) for d in report.input_shape],
+               "complete": res.complete, "unknown_primitives": res.unknown,
+               "modules": [{"path": r.path, "params": r.params, "flops": to_text(r.flops),
+                            "transcendentals": to_text(r.transcendentals),
+                            "macs": to_text(getattr(r, key))} for r in rows],
+               "totals": {k: to_text(v) for k, v in res.totals.items()},
+               "check": None if report.point is None else {
+                   "at": report.point, "traced_flops": report.traced_flops,
+                   "xla_flops": report.xla_flops, "traced_params": report.traced_params,
+                   "model_params": report.model_params, "agrees": report.agrees}}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return 0 if report.agrees in (None, True) else 1
+    cols = ["module", "params", f"MACs ({args.convention})", "FLOPs"]
+    body = [[r.path, _fmt(r.params), _fmt(getattr(r, key)), _fmt(r.flops)] for r in rows]
+    if args.format == "markdown":
+        print("| " + " | ".join(cols) + " |\n|---|---:|---:|---:|")
+        for b in body:
+            print("| " + " | ".join(b) + " |")
+    elif args.format == "latex":
+        print("\\begin{tabular}{lrrr}\n\\toprule\n" + " & ".join(cols) + " \\\\\n\\midrule")
+        for r in rows:
+            cells = [r.path.replace("_", "\\_"), _fmt(r.params).replace(",", "{,}")] + [
+                "$" + to_latex(v) + "$" for v in (getattr(r, key), r.flops)]
+            print(" & ".join(cells) + " \\\\")
+        print("\\bottomrule\n\\end{tabular}")
+    else:
+        widths = [max(len(c), *(len(b[i]) for b in body)) for i, c in enumerate(cols)]
+        print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+        for b in body:
+            print("  ".join(v.ljust(w) for v, w in zip(b, widths)))
+    totals = res.totals
+    print(f"\n{args.model} on input {_fmt(tuple(report.input_shape))} (traced jaxpr)")
+    print(f"parameters: {totals['params']:,}")
+    print(f"MACs ({args.convention}): {_fmt(totals[key])}")
+    print(f"FLOPs: {_fmt(totals['flops'])}; transcendentals: {_fmt(totals['transcendentals'])}")
+    if not res.complete:
+        print(f"INCOMPLETE: no cost rule for {dict(res.unknown)}; the totals leave them out")
+    if report.point is not None:
+        pt = ", ".join(f"{k}={v}" for k, v in report.point.items())
+        print(f"at {pt}: FLOPs {report.traced_flops:,} (traced) vs {report.xla_flops:,} "
+              f"(XLA lowered HLO); parameters {report.traced_params:,} vs "
+              f"{report.model_params:,} (nnx.state): "
+              f"{'agree' if report.agrees else 'DISAGREE'}"
+              + (f" (within XLA's float32 accumulation, ±{report.tolerance:,})"
+                 if report.agrees and report.traced_flops != report.xla_flops else ""))
+    return 0 if report.agrees in (None, True) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -208,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list the built-in models")
     models.set_defaults(func=_cmd_models)
     cost = sub.add_parser("cost", help="closed-form per-layer cost of a model")
-    cost.add_argument("model", help="a built-in model name (see `symconv models`)")
+    cost.add_argument("model", help="a built-in model name (see `symconv models`) or "
+                      "package.module:factory returning an nnx.Module")
     cost.add_argument("--input", default="1,H,W,3",
                       help="NHWC input shape; names are symbols (default 1,H,W,3)")
     cost.add_argument("--at", help="values for the symbols, e.g. H=224,W=224; the numbers are "
@@ -216,6 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--format", choices=("table", "markdown", "latex", "json"),
                       default="table")
     cost.add_argument("--convention", choices=("dense", "exact"), default="dense")
+    cost.add_argument("--engine", choices=("algebra", "trace"), default="algebra",
+                      help="built-in models: their algebra Stack (default) or the jaxpr tracer; "
+                      "package.module:factory always uses the tracer")
+    cost.add_argument("--depth", type=int, default=None,
+                      help="tracer: group costs by module path up to this depth")
     cost.set_defaults(func=_cmd_cost)
     derive = sub.add_parser("derive", help="step-by-step derivation of one layer")
     derive.add_argument("layer", choices=_LAYERS)

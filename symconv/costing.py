@@ -84,3 +84,99 @@ def cost_report(name: str, input_shape: Sequence, at: Mapping[str, int] | None =
     return CostReport(name, tuple(input_shape), table, dict(at), algebra_flops,
                       measured["flops"], int(ctable.totals["params"]), xla.param_count(model),
                       xla.flops_tolerance(algebra_flops, measured["ops"]))
+
+
+_FACTORY = __import__("re").compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:"
+                                    r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def load_factory(spec: str):
+    """``package.module:factory`` -> the factory (validated: dotted identifiers only)."""
+    import importlib
+
+    if not _FACTORY.fullmatch(spec or ""):
+        raise SymconvError(f"model {spec!r} is neither a built-in name nor package.module:factory")
+    module_name, attr = spec.split(":")
+    import os
+    import sys
+
+    if os.getcwd() not in sys.path:  # as `python -m` would: modules beside the user come first
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        raise SymconvError(f"cannot import {module_name!r}: {e}") from None
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise SymconvError(f"{module_name} has no callable {attr!r}")
+    return factory
+
+
+@dataclass(frozen=True)
+class TraceReport:
+    model: str
+    input_shape: tuple
+    result: object  # symconv.trace.TraceResult
+    point: dict | None = None
+    traced_flops: int | None = None
+    xla_flops: int | None = None
+    traced_params: int | None = None
+    model_params: int | None = None
+    tolerance: int = 0
+
+    @property
+    def agrees(self) -> bool | None:
+        if self.point is None:
+            return None
+        return (self.result.complete and self.traced_params == self.model_params
+                and abs(self.traced_flops - self.xla_flops) <= self.tolerance)
+
+
+def trace_report(name: str, input_text: str, at: Mapping[str, int] | None = None) -> TraceReport:
+    """Trace a built-in model or ``package.module:factory`` on ``input_text`` (e.g.
+    ``"1,H,W,3"``); with ``at``, evaluate and compare with XLA at that point."""
+    from flax import nnx
+
+    from symconv.models.registry import MODELS
+    from symconv.parse import parse_shape
+    from symconv.trace import trace
+
+    shape = parse_shape(input_text)
+    if name in MODELS:
+        entry = MODELS[name]
+        hw = tuple(d if isinstance(d, int) else entry.default_hw[i]
+                   for i, d in enumerate(shape[1:3]))
+        model = xla.abstract(lambda: entry.build(hw))
+    else:
+        factory = load_factory(name)
+
+        def build():
+            try:
+                return factory(rngs=nnx.Rngs(0))
+            except TypeError:
+                return factory()
+
+        try:
+            model = xla.abstract(build)
+        except SymconvError:
+            raise
+        except Exception as e:
+            raise SymconvError(f"{name}() failed: {type(e).__name__}: "
+                               f"{str(e).splitlines()[0] if str(e) else ''}") from None
+        if not isinstance(model, nnx.Module):
+            raise SymconvError(f"{name}() returned {type(model).__name__}, not an nnx.Module")
+    spec = ", ".join(str(d) for d in shape)
+    result = trace(model, spec)
+    if at is None:
+        return TraceReport(name, shape, result)
+    unknown = sorted(set(at) - set(result.symbols))
+    if unknown:
+        raise SymconvError(f"--at names {unknown} that are not dimensions of --input")
+    concrete = tuple(d if isinstance(d, int) else at.get(str(d), None) for d in shape)
+    if None in concrete:
+        raise SymconvError(f"--at must give a value for every symbol of --input {input_text}")
+    traced = result.at({k: v for k, v in at.items()})
+    measured = xla.cost(model, concrete)
+    return TraceReport(name, shape, result, dict(at), traced, measured["flops"],
+                       sum(result.params.values()), xla.param_count(model),
+                       xla.flops_tolerance(traced, measured["ops"]))

@@ -5,6 +5,7 @@ SymPy leaves ``floor(floor(H/2 - 1/2)/2) + 1`` alone; for integer $x$ and positi
 .. math::  \left\lfloor \frac{\lfloor a \rfloor + y}{m} \right\rfloor
            = \left\lfloor \frac{a + y}{m} \right\rfloor \ (y \in \mathbb{Z}), \qquad
            \left\lfloor \frac{x + m - 1}{m} \right\rfloor = \left\lceil \frac{x}{m} \right\rceil,
+           \quad \lfloor -y \rfloor = -\lceil y \rceil,
 
 (and the same for ceilings), so it becomes ``ceiling(H/4)``. Only exact identities are used.
 """
@@ -41,6 +42,8 @@ def _rewrite(fn, arg: sp.Expr) -> sp.Expr | None:
     parts = _split(arg)
     if parts is None:
         return None
+    if parts[0].could_extract_minus_sign():  # floor(-y) = -ceiling(y), ceiling(-y) = -floor(y)
+        return -(sp.ceiling if fn is sp.floor else sp.floor)(sp.expand(-arg))
     x, r, m = parts
     if m == 1:
         return x + r

@@ -74,3 +74,15 @@ def by_residue(values: list, r: sp.Expr) -> Dim:
         return out(values[0] + slope * r)
     return sp.Piecewise(*[(v, sp.Eq(r, ri)) for ri, v in enumerate(values[:-1])],
                         (values[-1], True))
+
+
+def lhs_dilated_taps(n: Dim, k: Dim, l: Dim, d: Dim, lo: Dim, hi: Dim,
+                     conds: Conditions | None = None) -> Dim:
+    r"""Real taps of a stride-1 convolution over an input dilated by $L$ (a transposed
+    convolution), padded by $(P_{lo}, P_{hi})$: each of the $n$ input pixels meets $K$ taps,
+    less those that fall outside the output:
+
+    .. math::  T = nK - \mu(D(K-1) - P_{lo}; K, L, D, n) - \mu(D(K-1) - P_{hi}; K, L, D, n).
+    """
+    return out(n * k - missed_taps(d * (k - 1) - lo, k, l, d, n, conds)
+               - missed_taps(d * (k - 1) - hi, k, l, d, n, conds))
