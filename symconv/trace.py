@@ -38,6 +38,7 @@ from symconv._dimexpr import dim_to_sympy
 from symconv.algebra._arith import Conditions, is_concrete, out
 from symconv.algebra._tidy import tidy
 from symconv.algebra.padding import same_pads
+from symconv.algebra.pooling import reduce_window_flops
 from symconv.algebra.taps import lhs_dilated_taps, missed_taps
 from symconv.errors import ShapeMismatchError, SymconvError
 
@@ -267,8 +268,9 @@ class _Walker:
                       "reduce_or"):
             self.add(path, name, o, flops=self.size(eqn.invars[0].aval) - n)
         elif name in ("reduce_window_sum", "reduce_window_max", "reduce_window_min"):
-            window = int(np.prod(eqn.params["window_dimensions"]))
-            self.add(path, name, o, flops=n * (window - 1))
+            pads = [tuple(self.dim(v) for v in pair) for pair in eqn.params["padding"]]
+            self.add(path, name, o, flops=reduce_window_flops(
+                self.shape(o), eqn.params["window_dimensions"], pads))
         elif name == "dot_general":
             self.add(path, name, o, *self.dot(eqn))
         elif name == "conv_general_dilated":

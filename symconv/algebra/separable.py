@@ -69,14 +69,23 @@ class SeparableConv2D(Layer):
         self.depthwise  # validates every argument, naming this layer
         self.pointwise
 
+    def _named(self, stage: str, build):
+        """Run ``build``; a SymconvError from a stage is re-raised naming this layer."""
+        try:
+            return build()
+        except SymconvError as e:
+            raise type(e)(f"SeparableConv2D ({stage} stage): {e}") from None
+
     @property
     def depthwise(self) -> Conv2D:
-        return depthwise_conv2d(self.in_features, self.kernel_size, self.strides, self.padding,
-                                self.kernel_dilation, self.depth_multiplier, self.use_bias)
+        return self._named("depthwise", lambda: depthwise_conv2d(
+            self.in_features, self.kernel_size, self.strides, self.padding,
+            self.kernel_dilation, self.depth_multiplier, self.use_bias))
 
     @property
     def pointwise(self) -> Conv2D:
-        return pointwise_conv2d(self.depthwise.out_features, self.out_features, self.use_bias)
+        return self._named("pointwise", lambda: pointwise_conv2d(
+            self.depthwise.out_features, self.out_features, self.use_bias))
 
     def standard(self) -> Conv2D:
         """The standard convolution this layer replaces (same K, stride, padding, dilation)."""
@@ -84,8 +93,8 @@ class SeparableConv2D(Layer):
                       self.padding, self.kernel_dilation, 1, self.use_bias)
 
     def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        mid = self.depthwise.output_shape(in_shape)
-        final = self.pointwise.output_shape(mid)
+        mid = self._named("depthwise", lambda: self.depthwise.output_shape(in_shape))
+        final = self._named("pointwise", lambda: self.pointwise.output_shape(mid))
         return Shape(final, tuple(mid.conditions) + tuple(final.conditions))
 
     def weight_count(self) -> Dim:
@@ -95,11 +104,13 @@ class SeparableConv2D(Layer):
         return out(self.depthwise.bias_count() + self.pointwise.bias_count())
 
     def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
+        mid = self.output_shape(in_shape)
         mid = self.depthwise.output_shape(in_shape)
         return out(self.depthwise.macs(in_shape, convention)
                    + self.pointwise.macs(mid, convention))
 
     def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
+        mid = self.output_shape(in_shape)
         mid = self.depthwise.output_shape(in_shape)
         return out(self.depthwise.flops(in_shape, convention)
                    + self.pointwise.flops(mid, convention))
