@@ -16,7 +16,8 @@ $[\text{start}_L + i j_L - \tfrac{r_L - 1}{2},\ \text{start}_L + i j_L + \tfrac{
 (clipped to the image; dilation, or a stride larger than the next kernel, may leave holes
 inside that window, never at its two ends). Elementwise layers
 and batch norm leave the field unchanged; a flatten, dense layer or global pooling sees the whole
-input (``global``).
+input (``global``). Multi-path blocks take their deepest path: a dense block of $L$ layers acts
+like one $(2L+1)$ window, a residual block like its main path.
 """
 
 from __future__ import annotations
@@ -95,6 +96,19 @@ def windows(layer: Layer, in_shape: Sequence[Dim]) -> list[tuple[Window, Window]
                       for i, g in enumerate((gh, gw)))]
     if isinstance(layer, (ReLU, Softmax, BatchNorm)):
         return []
+    from symconv.algebra.blocks import DenseBlock, ResidualBlock
+
+    if isinstance(layer, DenseBlock):
+        # The deepest path crosses L 3x3/1 convs ('SAME'): one (2L+1)-window with padding L.
+        n = layer.num_layers
+        w = Window(out(2 * n + 1), 1, 1, n)
+        return [(w, w)]
+    if isinstance(layer, ResidualBlock):
+        # The main path is the deeper one; the projection's 1x1 window lies inside it.
+        s = layer.strides
+        if layer.kind == "basic":
+            return [(Window(3, s, 1, 1),) * 2, (Window(3, 1, 1, 1),) * 2]
+        return [(Window(3, s, 1, 1),) * 2]
     if isinstance(layer, (Dense, Flatten, GlobalAvgPool2D)):
         return None
     if hasattr(layer, "layers"):  # a nested Stack: handled by the caller

@@ -50,6 +50,36 @@ def _mobilenet(name: str, alpha: float, text: str) -> ModelEntry:
         default_hw=(224, 224))
 
 
+def _densenet(name: str, cfg, text: str, hw=(224, 224)) -> ModelEntry:
+    from symconv.models.densenet import DenseNet, densenet_stack
+
+    return ModelEntry(name, text, stack=lambda hw: densenet_stack(cfg),
+                      build=lambda hw: DenseNet(cfg, rngs=nnx.Rngs(0)), default_hw=hw)
+
+
+def _resnet(name: str, cfg, text: str) -> ModelEntry:
+    from symconv.models.resnet import ResNet, resnet_stack
+
+    return ModelEntry(name, text, stack=lambda hw: resnet_stack(cfg),
+                      build=lambda hw: ResNet(cfg, rngs=nnx.Rngs(0)), default_hw=(224, 224))
+
+
+def _more() -> list[ModelEntry]:
+    from symconv.models.densenet import DenseNetConfig as D
+    from symconv.models.resnet import ResNetConfig as R
+
+    return [
+        _densenet("densenet121", D.densenet121(), "DenseNet-121 (k=32, BC), ImageNet"),
+        _densenet("densenet169", D.densenet169(), "DenseNet-169 (k=32, BC), ImageNet"),
+        _densenet("densenet201", D.densenet201(), "DenseNet-201 (k=32, BC), ImageNet"),
+        _densenet("densenet264", D.densenet264(), "DenseNet-264 (k=32, BC), ImageNet"),
+        _densenet("densenet_bc_100_12", D.bc_cifar(100, 12), "DenseNet-BC (L=100, k=12), CIFAR",
+                  hw=(32, 32)),
+        _resnet("resnet18", R.resnet18(), "ResNet-18 (He et al. 2016), ImageNet"),
+        _resnet("resnet50", R.resnet50(), "ResNet-50 (He et al. 2016), ImageNet"),
+    ]
+
+
 MODELS: dict[str, ModelEntry] = {e.name: e for e in [
     _assignment("assignment", AssignmentConfig.standard(),
                 "Q1(B): three 5x5/2 convs (64, 128, 256), flatten, FC(200), softmax"),
@@ -61,6 +91,7 @@ MODELS: dict[str, ModelEntry] = {e.name: e for e in [
                 "Q1(D): 1x1 conv to 32 channels, flatten, FC(200) head"),
     _mobilenet("mobilenet_v1", 1.0, "MobileNet v1 (Howard et al. 2017), alpha = 1.0"),
     _mobilenet("mobilenet_v1_0.5", 0.5, "MobileNet v1, width multiplier alpha = 0.5"),
+    *_more(),
 ]}
 
 

@@ -1,0 +1,197 @@
+"""DenseNet (Huang et al., 2017): ImageNet DenseNet-121/169/201/264 and DenseNet-BC for CIFAR.
+
+Architecture: Table 1 of the paper (ImageNet, growth rate k = 32, bottleneck layers with
+4k intermediate maps, compression 0.5): a 7x7/2 conv to 2k maps, BN-ReLU, 3x3/2 max pooling;
+dense blocks of (6, 12, 24, 16) / (6, 12, 32, 32) / (6, 12, 48, 32) / (6, 12, 64, 48) layers
+with transitions between them; BN-ReLU, global average pooling, a 1000-way FC, softmax.
+DenseNet-BC for CIFAR (Section 4.1/Table 2): a 3x3 conv to 2k maps, three dense blocks of
+(L - 4)/6 bottleneck layers each, compression 0.5, 10 classes.
+
+``DenseNetConfig`` holds the hyper-parameters once; ``densenet_stack(cfg)`` is the algebra and
+``DenseNet(cfg, rngs=...)`` the Flax NNX network (batch norm in inference mode unless
+``train=True``; ``model.train()``/``model.eval()`` switch it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from symconv.algebra import (BatchNorm, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D, ReLU,
+                             Softmax, Stack)
+from symconv.algebra.blocks import DenseBlock, transition
+from symconv.errors import SymconvError
+
+PUBLISHED_PARAMS = {  # torchvision / the authors' Torch models, parameters incl. batch norm
+    "densenet121": 7_978_856, "densenet169": 14_149_480, "densenet201": 20_013_928,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DenseNetConfig:
+    growth_rate: int = 32
+    block_config: tuple[int, ...] = (6, 12, 24, 16)
+    num_init_features: int = 64
+    bn_size: int = 4
+    compression: float = 0.5
+    classes: int = 1000
+    stem: str = "imagenet"  # or "cifar"
+    bottleneck: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.growth_rate, int) or self.growth_rate < 1:
+            raise SymconvError(f"DenseNetConfig: growth_rate={self.growth_rate!r} must be an "
+                               f"int >= 1")
+        if not self.block_config or any(not isinstance(n, int) or n < 1
+                                        for n in self.block_config):
+            raise SymconvError(f"DenseNetConfig: every block needs >= 1 layer, got "
+                               f"{self.block_config!r}")
+        if not (isinstance(self.compression, (int, float)) and 0 < self.compression <= 1):
+            raise SymconvError(f"DenseNetConfig: compression={self.compression!r} must be in "
+                               f"(0, 1]")
+        if self.stem not in ("imagenet", "cifar"):
+            raise SymconvError(f"DenseNetConfig: stem={self.stem!r} must be imagenet or cifar")
+
+    @classmethod
+    def densenet121(cls, **o):
+        return cls(**{"block_config": (6, 12, 24, 16), **o})
+
+    @classmethod
+    def densenet169(cls, **o):
+        return cls(**{"block_config": (6, 12, 32, 32), **o})
+
+    @classmethod
+    def densenet201(cls, **o):
+        return cls(**{"block_config": (6, 12, 48, 32), **o})
+
+    @classmethod
+    def densenet264(cls, **o):
+        return cls(**{"block_config": (6, 12, 64, 48), **o})
+
+    @classmethod
+    def bc_cifar(cls, depth: int = 100, growth_rate: int = 12, **o):
+        """DenseNet-BC (L, k) for CIFAR: three blocks of (L - 4)/6 bottleneck layers."""
+        if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
+            raise SymconvError(f"DenseNet-BC: depth L={depth!r} must satisfy (L - 4) % 6 == 0 "
+                               f"and L >= 10 (e.g. 40, 100, 190)")
+        n = (depth - 4) // 6
+        return cls(**{"growth_rate": growth_rate, "block_config": (n, n, n),
+                      "num_init_features": 2 * growth_rate, "classes": 10, "stem": "cifar",
+                      **o})
+
+    def channels(self) -> list[int]:
+        """Channels entering each block, and at the end."""
+        from fractions import Fraction
+
+        c, out = self.num_init_features, []
+        theta = Fraction(self.compression).limit_denominator(1000)
+        for i, n in enumerate(self.block_config):
+            out.append(c)
+            c += n * self.growth_rate
+            if i < len(self.block_config) - 1:
+                c = c * theta.numerator // theta.denominator
+        out.append(c)
+        return out
+
+
+def densenet_stack(cfg: DenseNetConfig = DenseNetConfig()) -> Stack:
+    c0 = cfg.num_init_features
+    if cfg.stem == "imagenet":
+        layers = [Conv2D(3, c0, 7, 2, 3, use_bias=False), BatchNorm(c0), ReLU(),
+                  MaxPool2D(3, 2, ((1, 1), (1, 1)))]
+        names = ["conv0", "norm0", "relu0", "pool0"]
+    else:
+        layers, names = [Conv2D(3, c0, 3, 1, 1, use_bias=False)], ["conv0"]
+    chans = cfg.channels()
+    for i, n in enumerate(cfg.block_config):
+        layers.append(DenseBlock(chans[i], n, cfg.growth_rate, cfg.bottleneck, cfg.bn_size))
+        names.append(f"denseblock{i + 1}")
+        if i < len(cfg.block_config) - 1:
+            layers.append(transition(chans[i] + n * cfg.growth_rate, cfg.compression))
+            names.append(f"transition{i + 1}")
+    c = chans[-1]
+    layers += [BatchNorm(c), ReLU(), GlobalAvgPool2D(), Dense(c, cfg.classes), Softmax()]
+    names += ["norm5", "relu5", "gap", "classifier", "softmax"]
+    return Stack(tuple(layers), tuple(names))
+
+
+class _DenseLayer(nnx.Module):
+    def __init__(self, c: int, cfg: DenseNetConfig, train: bool, rngs: nnx.Rngs):
+        k, b = cfg.growth_rate, cfg.bn_size
+        self.bottleneck = cfg.bottleneck
+        self.norm1 = nnx.BatchNorm(c, use_running_average=not train, rngs=rngs)
+        if cfg.bottleneck:
+            self.conv1 = nnx.Conv(c, b * k, (1, 1), use_bias=False, rngs=rngs)
+            self.norm2 = nnx.BatchNorm(b * k, use_running_average=not train, rngs=rngs)
+            self.conv2 = nnx.Conv(b * k, k, (3, 3), padding="SAME", use_bias=False, rngs=rngs)
+        else:
+            self.conv1 = nnx.Conv(c, k, (3, 3), padding="SAME", use_bias=False, rngs=rngs)
+
+    def __call__(self, x):
+        y = self.conv1(jax.nn.relu(self.norm1(x)))
+        if self.bottleneck:
+            y = self.conv2(jax.nn.relu(self.norm2(y)))
+        return y
+
+
+class _DenseBlock(nnx.Module):
+    def __init__(self, c: int, n: int, cfg: DenseNetConfig, train: bool, rngs: nnx.Rngs):
+        self.layers = nnx.List([_DenseLayer(c + i * cfg.growth_rate, cfg, train, rngs)
+                                for i in range(n)])
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = jnp.concatenate([x, layer(x)], axis=-1)  # every earlier map, reused
+        return x
+
+
+class _Transition(nnx.Module):
+    def __init__(self, c: int, n: int, train: bool, rngs: nnx.Rngs):
+        self.norm = nnx.BatchNorm(c, use_running_average=not train, rngs=rngs)
+        self.conv = nnx.Conv(c, n, (1, 1), use_bias=False, rngs=rngs)
+
+    def __call__(self, x):
+        return nnx.avg_pool(self.conv(jax.nn.relu(self.norm(x))), (2, 2), (2, 2))
+
+
+class DenseNet(nnx.Module):
+    """DenseNet in Flax NNX (NHWC). Returns class probabilities."""
+
+    def __init__(self, cfg: DenseNetConfig = DenseNetConfig(), *, train: bool = False,
+                 rngs: nnx.Rngs):
+        self.cfg = cfg
+        chans = cfg.channels()
+        c0 = cfg.num_init_features
+        if cfg.stem == "imagenet":
+            self.conv0 = nnx.Conv(3, c0, (7, 7), 2, padding=((3, 3), (3, 3)), use_bias=False,
+                                  rngs=rngs)
+            self.norm0 = nnx.BatchNorm(c0, use_running_average=not train, rngs=rngs)
+        else:
+            self.conv0 = nnx.Conv(3, c0, (3, 3), 1, padding=((1, 1), (1, 1)), use_bias=False,
+                                  rngs=rngs)
+        blocks, transitions = [], []
+        for i, n in enumerate(cfg.block_config):
+            blocks.append(_DenseBlock(chans[i], n, cfg, train, rngs))
+            if i < len(cfg.block_config) - 1:
+                transitions.append(_Transition(chans[i] + n * cfg.growth_rate, chans[i + 1],
+                                               train, rngs))
+        self.blocks = nnx.List(blocks)
+        self.transitions = nnx.List(transitions)
+        self.norm5 = nnx.BatchNorm(chans[-1], use_running_average=not train, rngs=rngs)
+        self.classifier = nnx.Linear(chans[-1], cfg.classes, rngs=rngs)
+
+    def features(self, x):
+        x = self.conv0(x)
+        if self.cfg.stem == "imagenet":
+            x = nnx.max_pool(jax.nn.relu(self.norm0(x)), (3, 3), (2, 2), ((1, 1), (1, 1)))
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i < len(self.transitions):
+                x = self.transitions[i](x)
+        return jax.nn.relu(self.norm5(x))
+
+    def __call__(self, x):
+        return jax.nn.softmax(self.classifier(jnp.mean(self.features(x), axis=(1, 2))))
