@@ -95,7 +95,8 @@ def load_factory(spec: str):
     import importlib
 
     if not _FACTORY.fullmatch(spec or ""):
-        raise SymconvError(f"model {spec!r} is neither a built-in name nor package.module:factory")
+        raise SymconvError(f"unknown model {spec!r}: neither a built-in name (see `symconv "
+                           f"models`) nor package.module:factory")
     module_name, attr = spec.split(":")
     import os
     import sys

@@ -77,9 +77,10 @@ def _positive(spec: Layer) -> Layer:
 
 
 def gradient_support(spec: Stack, in_shape: Sequence[int], unit: Sequence[int]
-                     ) -> tuple[tuple[int, int], tuple[int, int]]:
+                     ) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Rows and columns ``((r0, r1), (c0, c1))`` (inclusive) where the gradient of output unit
-    ``(i, j)`` (channel 0) with respect to the input is non-zero: its bounding box.
+    ``(i, j)`` (channel 0) with respect to the input is non-zero: its bounding box; ``None``
+    when the unit sees only padding.
 
     Weights are made positive (``|w| + 0.01``), biases zero, the input all ones, max pooling
     replaced by average pooling, so that every path contributes and nothing cancels.
@@ -99,7 +100,7 @@ def gradient_support(spec: Stack, in_shape: Sequence[int], unit: Sequence[int]
     support = np.asarray(jnp.abs(grad[0]).sum(-1) > 0)
     rows, cols = np.nonzero(support.any(1))[0], np.nonzero(support.any(0))[0]
     if rows.size == 0:
-        raise SymconvError(f"output unit {unit} does not depend on the input")
+        return None
     return (int(rows[0]), int(rows[-1])), (int(cols[0]), int(cols[-1]))
 
 
@@ -108,3 +109,4 @@ def predicted_window(size, jump, start, index: int, n: int) -> tuple[int, int]:
     centre = start + index * jump
     lo, hi = centre - (size - 1) / 2, centre + (size - 1) / 2
     return max(0, int(np.ceil(float(lo)))), min(n - 1, int(np.floor(float(hi))))
+    # (lo > hi when the window lies wholly in the padding)

@@ -1,0 +1,79 @@
+"""The public surface: what ``symconv.algebra`` re-exports and ``symconv.testing.__all__`` lists
+imports, is the object its defining module holds, and every error is a ``ValueError``."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+import symconv.algebra
+import symconv.errors
+import symconv.testing
+from symconv.errors import SymconvError
+
+
+def _reexports(module) -> list[tuple[str, str, str]]:
+    """``(public name, source module, source name)`` for each ``from X import Y as Y`` line."""
+    tree = ast.parse(Path(module.__file__).read_text())
+    rows = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                rows.append((alias.asname or alias.name, node.module, alias.name))
+    return rows
+
+
+ALGEBRA_EXPORTS = _reexports(symconv.algebra)
+
+
+def test_algebra_reexports_use_the_explicit_as_form() -> None:
+    """``from x import Y as Y`` (the re-export spelling of STYLE.md) on every line."""
+    assert ALGEBRA_EXPORTS
+    tree = ast.parse(Path(symconv.algebra.__file__).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                assert alias.asname == alias.name, ast.unparse(node)
+
+
+@pytest.mark.parametrize("public, source, name", ALGEBRA_EXPORTS,
+                         ids=[row[0] for row in ALGEBRA_EXPORTS])
+def test_algebra_exports_import(public: str, source: str, name: str) -> None:
+    exported = getattr(symconv.algebra, public)
+    origin = importlib.import_module(source)
+    if inspect.ismodule(exported):
+        assert exported is importlib.import_module(f"{source}.{name}")
+    else:
+        assert exported is getattr(origin, name)
+
+
+@pytest.mark.parametrize("name", symconv.testing.__all__)
+def test_testing_all_imports(name: str) -> None:
+    assert hasattr(symconv.testing, name)
+    namespace: dict = {}
+    exec(f"from symconv.testing import {name}", namespace)  # the user's spelling
+    assert namespace[name] is getattr(symconv.testing, name)
+
+
+def test_testing_star_import_is_all() -> None:
+    namespace: dict = {}
+    exec("from symconv.testing import *", namespace)
+    assert set(symconv.testing.__all__) <= set(namespace)
+
+
+def test_symconv_error_is_a_value_error() -> None:
+    assert issubclass(SymconvError, ValueError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [obj for _, obj in inspect.getmembers(symconv.errors, inspect.isclass)
+     if obj.__module__ == symconv.errors.__name__],
+    ids=lambda e: e.__name__,
+)
+def test_every_error_has_the_one_root(error) -> None:
+    assert issubclass(error, SymconvError) and issubclass(error, ValueError)
