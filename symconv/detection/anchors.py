@@ -4,7 +4,7 @@ Clusters"), and plain Euclidean k-means on the same boxes for comparison.
 Boxes are compared by size only, all centred at one point, so the IoU of $(w, h)$ and
 $(w', h')$ is
 
-.. math::  \mathrm{IoU}_{wh} = \frac{\min(w, w') \min(h, h')}{w h + w' h' - \min(w, w') \min(h, h')},
+.. math::  \mathrm{IoU}_{wh} = \frac{m}{w h + w' h' - m}, \qquad m = \min(w, w') \min(h, h'),
 
 and YOLOv2 clusters with the distance $d = 1 - \mathrm{IoU}_{wh}$ instead of the Euclidean one,
 because "larger boxes generate more error than smaller boxes" under Euclidean distance while the
@@ -16,8 +16,10 @@ nearest centroid, move each centroid to the mean of its boxes, until no assignme
 
 .. math::  \overline{\mathrm{IoU}} = \frac{1}{n} \sum_{i=1}^{n} \max_j \mathrm{IoU}_{wh}(b_i, a_j).
 
-Everything is jitted (``k``, ``restarts`` and ``max_iterations`` static) and deterministic for a
-PRNG key. :func:`synthetic_box_sizes` draws a reproducible box set to try them on.
+Everything is jitted and deterministic for a PRNG key. ``restarts`` and ``max_iterations`` are
+static; ``k`` only sets the compiled number of centroid slots, in steps of 16 (unused slots are
+masked out), so k = 1..16 share one compiled program per distance. :func:`synthetic_box_sizes`
+draws a reproducible box set to try them on.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from symconv.detection.boxes import TooManyClustersError, as_float, is_traced, positive_int
+from symconv.detection.iou import intersection_union, safe_ratio
 from symconv.errors import NonPositiveSizeError, ShapeMismatchError
 
 # Cluster centres (w, h) as fractions of the image side: small squares, tall narrow, wide
@@ -66,8 +69,8 @@ def wh_iou(sizes1: jax.typing.ArrayLike, sizes2: jax.typing.ArrayLike) -> jax.Ar
     """
     a, b = as_float(sizes1), as_float(sizes2)
     inter = jnp.minimum(a[..., 0], b[..., 0]) * jnp.minimum(a[..., 1], b[..., 1])
-    union = a[..., 0] * a[..., 1] + b[..., 0] * b[..., 1] - inter
-    return jnp.where(union > 0, inter / jnp.where(union > 0, union, 1), 0)
+    inter, union = intersection_union(inter, a[..., 0] * a[..., 1], b[..., 0] * b[..., 1])
+    return safe_ratio(inter, union)
 
 
 def mean_best_iou(sizes: jax.typing.ArrayLike, anchors: jax.typing.ArrayLike) -> jax.Array:
@@ -109,7 +112,7 @@ def iou_kmeans(sizes: jax.typing.ArrayLike, k: int, *, key: jax.Array, restarts:
     ([[1.0, 1.0], [4.0, 4.0]], 1.0, [0, 0, 1, 1])
     """
     x = _check(sizes, k, restarts, max_iterations)
-    return _fit(x, key, k=k, restarts=restarts, max_iterations=max_iterations, metric="iou")
+    return _run(x, key, k, restarts, max_iterations, "iou")
 
 
 def euclidean_kmeans(sizes: jax.typing.ArrayLike, k: int, *, key: jax.Array, restarts: int = 1,
@@ -123,7 +126,7 @@ def euclidean_kmeans(sizes: jax.typing.ArrayLike, k: int, *, key: jax.Array, res
     1.0
     """
     x = _check(sizes, k, restarts, max_iterations)
-    return _fit(x, key, k=k, restarts=restarts, max_iterations=max_iterations, metric="euclidean")
+    return _run(x, key, k, restarts, max_iterations, "euclidean")
 
 
 def synthetic_box_sizes(key: jax.Array, n: int = 2000, *,
@@ -192,22 +195,45 @@ def _sq_distance(x: jax.Array, c: jax.Array) -> jax.Array:
     return ((x[:, None, :] - c[None, :, :]) ** 2).sum(-1)
 
 
-@partial(jax.jit, static_argnames=("k", "restarts", "max_iterations", "metric"))
-def _fit(x: jax.Array, key: jax.Array, *, k: int, restarts: int, max_iterations: int,
+def _padded(k: int) -> int:
+    """Centroid slots compiled for ``k`` clusters: a multiple of 16, so k = 1..16 share one
+    compiled program (the unused slots are masked out and never change the result)."""
+    return 16 * -(-k // 16)
+
+
+def _run(x: jax.Array, key: jax.Array, k: int, restarts: int, max_iterations: int,
          metric: str) -> AnchorFit:
-    dist = _iou_distance if metric == "iou" else _sq_distance
-    run = partial(_lloyd, x, k=k, max_iterations=max_iterations, dist=dist)
-    centroids = jax.vmap(run)(jax.random.split(key, restarts))  # (restarts, k, 2)
+    anchors, mean_iou, assign = _fit(x, key, jnp.int32(k), k_pad=_padded(k), restarts=restarts,
+                                     max_iterations=max_iterations, metric=metric)
+    if is_traced(anchors):
+        return AnchorFit(anchors=anchors[:k], mean_iou=mean_iou, assignments=assign)
+    # slice on the host: an eager slice would compile a new program for every k
+    return AnchorFit(anchors=jnp.asarray(np.asarray(anchors)[:k]), mean_iou=mean_iou,
+                     assignments=assign)
+
+
+@partial(jax.jit, static_argnames=("k_pad", "restarts", "max_iterations", "metric"))
+def _fit(x: jax.Array, key: jax.Array, k: jax.Array, *, k_pad: int, restarts: int,
+         max_iterations: int, metric: str):
+    active = jnp.arange(k_pad) < k
+    base = _iou_distance if metric == "iou" else _sq_distance
+
+    def dist(x: jax.Array, c: jax.Array) -> jax.Array:
+        return jnp.where(active, base(x, c), jnp.inf)  # slots >= k are never nearest
+
+    run = partial(_lloyd, x, k=k, k_pad=k_pad, max_iterations=max_iterations, dist=dist)
+    centroids = jax.vmap(run)(jax.random.split(key, restarts))  # (restarts, k_pad, 2)
     costs = jax.vmap(lambda c: dist(x, c).min(-1).sum())(centroids)
     best = centroids[jnp.argmin(costs)]
-    best = best[jnp.argsort(best[:, 0] * best[:, 1])]
+    best = best[jnp.argsort(jnp.where(active, best[:, 0] * best[:, 1], jnp.inf))]
     assign = dist(x, best).argmin(-1).astype(jnp.int32)
-    return AnchorFit(anchors=best, mean_iou=mean_best_iou(x, best), assignments=assign)
+    best_iou = jnp.where(active, wh_iou(x[:, None, :], best[None, :, :]), 0).max(-1).mean()
+    return best, best_iou, assign
 
 
-def _lloyd(x: jax.Array, key: jax.Array, *, k: int, max_iterations: int,
+def _lloyd(x: jax.Array, key: jax.Array, *, k: jax.Array, k_pad: int, max_iterations: int,
            dist: Callable[[jax.Array, jax.Array], jax.Array]) -> jax.Array:
-    centroids = _kmeans_pp(x, key, k, dist)
+    centroids = _kmeans_pp(x, key, k, k_pad, dist)
 
     def cond(state):
         step, _, _, changed = state
@@ -216,10 +242,10 @@ def _lloyd(x: jax.Array, key: jax.Array, *, k: int, max_iterations: int,
     def body(state):
         step, c, assign, _ = state
         new = dist(x, c).argmin(-1)
-        onehot = jax.nn.one_hot(new, k, dtype=x.dtype)  # (n, k)
+        onehot = jax.nn.one_hot(new, k_pad, dtype=x.dtype)  # (n, k_pad)
         counts = onehot.sum(0)
         means = (onehot.T @ x) / jnp.maximum(counts, 1)[:, None]
-        c = jnp.where(counts[:, None] > 0, means, c)
+        c = jnp.where(counts[:, None] > 0, means, c)  # an empty cluster keeps its centroid
         return step + 1, c, new, (new != assign).any()
 
     start = (0, centroids, jnp.full(x.shape[0], -1, jnp.int32), jnp.array(True))
@@ -227,22 +253,23 @@ def _lloyd(x: jax.Array, key: jax.Array, *, k: int, max_iterations: int,
     return centroids
 
 
-def _kmeans_pp(x: jax.Array, key: jax.Array, k: int, dist) -> jax.Array:
-    """k-means++ seeding (Arthur & Vassilvitskii 2007) with the fit's own distance: each next
+def _kmeans_pp(x: jax.Array, key: jax.Array, k: jax.Array, k_pad: int, dist) -> jax.Array:
+    r"""k-means++ seeding (Arthur & Vassilvitskii 2007) with the fit's own distance: each next
     centre is a box drawn with probability proportional to its distance to the nearest centre
-    so far (uniformly when every box already sits on a centre)."""
+    so far ($1 - \mathrm{IoU}_{wh}$, or the squared Euclidean distance: the usual $D^2$
+    weighting), uniformly when every box already sits on a centre. Draw $j$ uses
+    ``fold_in(key, j)``, so the draws do not depend on ``k_pad``."""
     n = x.shape[0]
-    keys = jax.random.split(key, k)
-    first = x[jax.random.randint(keys[0], (), 0, n)]
-    centroids = jnp.broadcast_to(first, (k, 2))
+    first = x[jax.random.randint(jax.random.fold_in(key, 0), (), 0, n)]
+    centroids = jnp.broadcast_to(first, (k_pad, 2))
 
     def body(j, c):
-        # rows not drawn yet still hold the first centre, so the minimum over all k rows is
-        # the distance to the nearest centre drawn so far
+        # rows not drawn yet still hold the first centre, so the minimum over the rows is the
+        # distance to the nearest centre drawn so far
         d = jnp.clip(dist(x, c).min(-1), 0, None)
         total = d.sum()
         p = jnp.where(total > 0, d / jnp.where(total > 0, total, 1), 1.0 / n)
-        i = jax.random.choice(keys[j], n, p=p)
+        i = jax.random.choice(jax.random.fold_in(key, j), n, p=p)
         return c.at[j].set(x[i])
 
     return jax.lax.fori_loop(1, k, body, centroids)

@@ -103,7 +103,7 @@ def check_boxes(boxes: object, fmt: BoxFormat = "xyxy", *, name: str = "boxes") 
     >>> check_boxes([[0, 0, -1, 3]], "xywh")
     Traceback (most recent call last):
     ...
-    symconv.detection.boxes.NegativeBoxSizeError: boxes[0] = [0, 0, -1, 3] ('xywh') has negative width w=-1; every box needs w >= 0 and h >= 0
+    symconv.detection.boxes.NegativeBoxSizeError: boxes[0] = [0, 0, -1, 3] ... width w=-1; ...
     """
     fmt = check_format(fmt)
     if is_traced(boxes):

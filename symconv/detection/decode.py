@@ -15,7 +15,9 @@ maps to $[0, 1]^2$. Class probabilities:
 
 - ``'logistic'`` (YOLOv3, Sec. 2.2): $\sigma(t_{c_i})$ per class, independently: multi-label,
   they need not sum to 1;
-- ``'softmax'`` (YOLOv1 per cell, YOLOv2 per anchor): $e^{t_{c_i}} / \sum_j e^{t_{c_j}}$.
+- ``'softmax'`` (YOLOv2, one distribution per anchor): $e^{t_{c_i}} / \sum_j e^{t_{c_j}}$:
+  the classes are mutually exclusive, as YOLOv1's per-cell $\Pr(\text{class}_i \mid
+  \text{object})$ also are (the v1 paper's last layer is linear, trained by squared error).
 
 The class-specific confidence is $\Pr(\text{object}) \cdot \Pr(\text{class}_i \mid \text{object})$
 (:attr:`YoloDecoding.scores`). YOLOv3's anchors are listed in input pixels: divide them by the

@@ -51,22 +51,37 @@ def _overlap(b1: jax.Array, b2: jax.Array, fmt: str, generalized: bool) -> jax.A
     b = convert_boxes(b2, fmt, "xyxy")
     ax1, ay1, ax2, ay2 = (a[..., i] for i in range(4))
     bx1, by1, bx2, by2 = (b[..., i] for i in range(4))
-    zero = jnp.zeros((), a.dtype)
-    iw = jnp.maximum(jnp.minimum(ax2, bx2) - jnp.maximum(ax1, bx1), zero)
-    ih = jnp.maximum(jnp.minimum(ay2, by2) - jnp.maximum(ay1, by1), zero)
-    inter = iw * ih
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    positive = union > 0
-    value = jnp.where(positive, inter / jnp.where(positive, union, 1), zero)
-    value = jnp.clip(value, 0, 1)
+    iw = jnp.maximum(jnp.minimum(ax2, bx2) - jnp.maximum(ax1, bx1), 0)
+    ih = jnp.maximum(jnp.minimum(ay2, by2) - jnp.maximum(ay1, by1), 0)
+    inter, union = intersection_union(iw * ih, (ax2 - ax1) * (ay2 - ay1), (bx2 - bx1) * (by2 - by1))
+    value = safe_ratio(inter, union)
     if not generalized:
         return value
     hull = (jnp.maximum(ax2, bx2) - jnp.minimum(ax1, bx1)) * (
         jnp.maximum(ay2, by2) - jnp.minimum(ay1, by1)
     )
-    has_hull = hull > 0
-    penalty = jnp.where(has_hull, (hull - union) / jnp.where(has_hull, hull, 1), zero)
-    return value - jnp.clip(penalty, 0, 1)
+    hull = jnp.maximum(hull, union)  # C contains A and B; also rounds C before the subtraction
+    return value - safe_ratio(hull - union, hull)
+
+
+def intersection_union(inter: jax.Array, area1: jax.Array, area2: jax.Array):
+    r"""$(I, U)$ with $I = \min(I, |A|, |B|)$ and $U = (\min(|A|,|B|) + \max(|A|,|B|)) - I$.
+
+    Mathematically $\min$ and $\max$ change nothing ($I \le |A|, |B|$). In float arithmetic
+    they make the result exactly symmetric in $A, B$ and give $U = I = |A|$ for $A = B$: XLA on
+    CPU contracts ``a * b + c`` into one fused multiply-add, so ``w1 * h1 + w2 * h2`` would be
+    rounded differently from ``w2 * h2 + w1 * h1``; a product that goes through ``min``/``max``
+    is rounded first and cannot be contracted.
+    """
+    small, large = jnp.minimum(area1, area2), jnp.maximum(area1, area2)
+    inter = jnp.minimum(inter, small)
+    return inter, (small + large) - inter
+
+
+def safe_ratio(num: jax.Array, den: jax.Array) -> jax.Array:
+    """``num / den`` clipped to [0, 1], and 0 where ``den <= 0``."""
+    positive = den > 0
+    return jnp.where(positive, jnp.clip(num / jnp.where(positive, den, 1), 0, 1), 0)
 
 
 def iou(boxes1: jax.typing.ArrayLike, boxes2: jax.typing.ArrayLike,

@@ -81,7 +81,7 @@ class NMSResult:
 
 
 def check_iou_threshold(value: object, what: str = "iou_threshold") -> float:
-    """``float(value)`` when it is a real number in $[0, 1]$, else :class:`InvalidThresholdError`."""
+    """``float(value)`` for a real number in $[0, 1]$; else :class:`InvalidThresholdError`."""
     x = _real(value, what)
     if not 0.0 <= x <= 1.0:
         raise InvalidThresholdError(
