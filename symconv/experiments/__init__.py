@@ -1,0 +1,1 @@
+"""Numeric experiments behind claims that are not closed forms (e.g. gradient flow)."""
