@@ -42,6 +42,9 @@ def to_latex(value: Value, symbol_names: Mapping | None = None) -> str:
     if isinstance(value, str):
         return r"\text{" + value.replace("%", r"\%") + "}"
     if isinstance(value, (tuple, list)):
+        if any(isinstance(v, (tuple, list)) for v in value):  # several shapes
+            return ",\ ".join(r"\left(" + to_latex(v, symbol_names) + r"\right)"
+                               for v in value)
         return r" \times ".join(to_latex(v, symbol_names) for v in value)
     if isinstance(value, bool):
         return r"\text{" + str(value) + "}"
@@ -54,6 +57,16 @@ def to_latex(value: Value, symbol_names: Mapping | None = None) -> str:
             return format_int_latex(int(value))
         return sp.latex(value, symbol_names=dict(symbol_names or {}), mul_symbol="dot")
     return r"\text{" + str(value) + "}"
+
+
+_TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+         "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+         "^": r"\textasciicircum{}"}
+
+
+def _text_escape(text: str) -> str:
+    """Plain text made safe inside LaTeX's ``\\text{}``."""
+    return "".join(_TEXT.get(ch, ch) for ch in text)
 
 
 def format_int_latex(n: int) -> str:
@@ -78,6 +91,9 @@ def values_equal(a: Value, b: Value) -> bool:
         if not (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list))):
             return False
         return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+        return (isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase)
+                and a.shape == b.shape and all(sp.simplify(x - y) == 0 for x, y in zip(a, b)))
     if isinstance(a, str) or isinstance(b, str):
         return a == b
     if isinstance(a, bool) or isinstance(b, bool):
@@ -127,7 +143,7 @@ class Derivation:
 
     def latex(self) -> str:
         """An ``aligned`` block, each step tagged with its label; compiles in any amsmath doc."""
-        lines = [rf"{s.latex()} && \text{{({s.label})}}" for s in self.steps]
+        lines = [rf"{s.latex()} && \text{{({_text_escape(s.label)})}}" for s in self.steps]
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     def latex_display(self) -> str:

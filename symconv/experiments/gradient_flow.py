@@ -108,5 +108,7 @@ def first_layer_decay(results: list[GradientFlow], arch: str) -> float:
     return float(np.median(mine[-1].norms[:, 0]) / np.median(mine[0].norms[:, 0]))
 
 
-def run(depths=(6, 12, 24), seeds: int = 3) -> list[GradientFlow]:
-    return [measure(arch, d, seeds) for d in depths for arch in ARCHS]
+@functools.lru_cache(maxsize=4)
+def run(depths=(6, 12, 24), seeds: int = 3) -> tuple[GradientFlow, ...]:
+    """Every architecture at every depth (cached: the report renders it more than once)."""
+    return tuple(measure(arch, d, seeds) for d in depths for arch in ARCHS)

@@ -99,6 +99,7 @@ def report_latex(proofs: Sequence[Proof], environment: dict | None = None,
                  title: str = "symconv report") -> str:
     counts = summary_counts(proofs)
     out = [PREAMBLE, r"\title{" + tex_escape(title) + "}", r"\date{}", r"\begin{document}",
+           r"\sloppy",
            r"\maketitle",
            tex_escape(", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no claims")
            + ".", r"\tableofcontents", r"\section{Summary}",
