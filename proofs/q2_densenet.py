@@ -89,7 +89,7 @@ def _params_claims() -> list[Claim]:
 def _reuse_claim() -> Claim:
     cfg = DenseNetConfig.densenet121()
     model = xla.abstract(lambda: DenseNet(cfg, rngs=nnx.Rngs(0)))
-    seen = [int(layer.conv1.kernel.value.shape[2]) for layer in model.blocks[0].layers]
+    seen = [int(layer.conv1.kernel.shape[2]) for layer in model.blocks[0].layers]
     formula = [dense_layer_channels(64, 32, i) for i in range(1, 7)]
     return Claim(
         "q2b.feature_reuse", Q, "b", "Each layer receives the feature maps of all previous "

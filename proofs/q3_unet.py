@@ -33,7 +33,7 @@ def _flax(x: np.ndarray, w: np.ndarray, transpose_kernel: bool = True) -> np.nda
     if not transpose_kernel:
         layer = nnx.ConvTranspose(1, 1, w.shape, padding=spec.lax_padding(), use_bias=False,
                                   transpose_kernel=False, rngs=nnx.Rngs(0))
-    layer.kernel.value = jnp.asarray(w, jnp.float32)[:, :, None, None]
+    layer.kernel[...] = jnp.asarray(w, jnp.float32)[:, :, None, None]
     y = layer(jnp.asarray(x, jnp.float32)[None, :, :, None])
     return np.asarray(y[0, :, :, 0])
 

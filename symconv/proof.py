@@ -43,7 +43,7 @@ def to_latex(value: Value, symbol_names: Mapping | None = None) -> str:
         return r"\text{" + value.replace("%", r"\%") + "}"
     if isinstance(value, (tuple, list)):
         if any(isinstance(v, (tuple, list)) for v in value):  # several shapes
-            return ",\ ".join(r"\left(" + to_latex(v, symbol_names) + r"\right)"
+            return r",\ ".join(r"\left(" + to_latex(v, symbol_names) + r"\right)"
                                for v in value)
         return r" \times ".join(to_latex(v, symbol_names) for v in value)
     if isinstance(value, bool):
@@ -67,6 +67,18 @@ _TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\
 def _text_escape(text: str) -> str:
     """Plain text made safe inside LaTeX's ``\\text{}``."""
     return "".join(_TEXT.get(ch, ch) for ch in text)
+
+
+def human(value: Value) -> str:
+    """Large counts in M/G/T units (``19.66 M``); empty for small or non-integer values."""
+    if isinstance(value, sp.Integer):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) < 10**6:
+        return ""
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6)):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return ""  # pragma: no cover
 
 
 def format_int_latex(n: int) -> str:

@@ -87,7 +87,7 @@ def measure(arch: str, depth: int, seeds: int = 3, batch: int = 4) -> GradientFl
             return jnp.mean((nnx.merge(graphdef, state)(x) - target) ** 2)
 
         grads = jax.grad(loss)(state)
-        return jnp.stack([jnp.linalg.norm(grads["convs"][i]["kernel"].value)
+        return jnp.stack([jnp.linalg.norm(grads["convs"][i]["kernel"][...])
                           for i in range(depth)])
 
     norms, params = [], 0

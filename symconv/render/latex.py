@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from symconv.errors import SymconvError
-from symconv.proof import Claim, Proof, Verdict, to_latex
+from symconv.proof import Claim, Proof, Verdict, human, to_latex
 from symconv.render.json import summary_counts
 from symconv.render.markdown import CONVENTIONS
 
@@ -73,9 +73,15 @@ def _claim(claim: Claim) -> list[str]:
            r"\label{claim:" + claim.id + "}",
            r"\begin{quote}\itshape " + tex_escape(claim.statement) + r"\end{quote}"]
     unit = f" {tex_escape(claim.unit)}" if claim.unit else ""
+
+    def units(value):
+        return f" ({human(value)})" if human(value) else ""
+
     if claim.stated is not None:
-        out.append(r"Stated: " + _value(claim.stated, "0.8\\linewidth") + unit + r"\\")
-    out.append(r"Derived: " + _value(claim.derived, "0.8\\linewidth") + unit)
+        out.append(r"Stated: " + _value(claim.stated, "0.8\\linewidth") + unit
+                   + units(claim.stated) + r"\\")
+    out.append(r"Derived: " + _value(claim.derived, "0.8\\linewidth") + unit
+               + units(claim.derived))
     if claim.derivation.steps:
         out += [r"\begin{center}", r"\fiteq{" + claim.derivation.latex() + "}",
                 r"\end{center}"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from symconv.proof import Claim, Proof, Verdict, to_latex
+from symconv.proof import Claim, Proof, Verdict, human, to_latex
 from symconv.render.json import summary_counts
 
 CONVENTIONS = """\
@@ -32,6 +32,11 @@ def _cell(text: str) -> str:
     return text.replace("|", r"\|").replace("\n", " ")
 
 
+def _units(value) -> str:
+    text = human(value)
+    return f" ({text})" if text else ""
+
+
 def _math(value) -> str:
     return f"${to_latex(value)}$" if value is not None else "—"
 
@@ -39,8 +44,10 @@ def _math(value) -> str:
 def _claim_section(claim: Claim) -> str:
     lines = [f"#### `{claim.id}` — {_MARK[claim.verdict]}", "", f"> {claim.statement}", ""]
     if claim.stated is not None:
-        lines.append(f"- stated: {_math(claim.stated)} {claim.unit}".rstrip())
-    lines.append(f"- derived: {_math(claim.derived)} {claim.unit}".rstrip())
+        lines.append(f"- stated: {_math(claim.stated)} {claim.unit}{_units(claim.stated)}"
+                     .rstrip())
+    lines.append(f"- derived: {_math(claim.derived)} {claim.unit}{_units(claim.derived)}"
+                 .rstrip())
     lines += ["", "Derivation:", "", "$$", claim.derivation.latex(), "$$", ""]
     if claim.derivation.assumptions:
         lines.append("Assuming: " + "; ".join(f"`{a}`" for a in claim.derivation.assumptions))
