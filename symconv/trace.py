@@ -12,7 +12,9 @@ as XLA's HLO cost analysis does:
   exponentials, logarithms, square roots, ``tanh``, ``erf``: one *transcendental* per element;
 - reductions: input minus output elements; ``reduce_window`` (pooling): $(\text{window} - 1)$ per
   output element; reshapes, broadcasts, slices, concatenation, padding: free;
-- work on constants only (literals, ``dim_as_value``) is free: XLA folds it at concrete shapes.
+- work on constants only (literals, ``dim_as_value``) is free: XLA folds it at concrete shapes;
+- ``cond``: its most expensive branch (XLA's rule). Loops (``scan``, ``while``) are not priced
+  yet: XLA charges a loop body once, whatever the trip count, and they are reported as unknown.
 
 A primitive without a rule is reported by name in ``unknown`` and the result is marked
 incomplete; it is never silently counted as zero. Each equation is attributed to the NNX module
@@ -228,8 +230,13 @@ class _Walker:
             path = stack.split("/")[-1] if stack else prefix
             name = eqn.primitive.name
             ins_const = [is_const(v) for v in eqn.invars]
+            if name == "cond":
+                self.cond(eqn, path, [is_const(v) for v in eqn.invars[1:]])
+                for v in eqn.outvars:
+                    const[v] = False
+                continue
             inner = next((eqn.params[k] for k in CALLS if k in eqn.params), None)
-            if inner is not None and name not in ("scan", "while", "cond"):
+            if inner is not None and name not in ("scan", "while"):
                 inner_jaxpr = inner.jaxpr if hasattr(inner, "jaxpr") else inner
                 outs = self.walk(inner_jaxpr, path, ins_const)
                 for v, c in zip(eqn.outvars, outs):
@@ -242,6 +249,19 @@ class _Walker:
                 continue
             self.price(eqn, name, path)
         return [is_const(v) for v in jaxpr.outvars]
+
+    def cond(self, eqn, path: str, const_in: list[bool]) -> None:
+        """XLA prices a conditional as its most expensive branch (each quantity apart)."""
+        costs = []
+        for branch in eqn.params["branches"]:
+            sub = _Walker(self.symbols)
+            sub._dims = self._dims
+            sub.walk(branch.jaxpr, path, const_in)
+            self.unknown.update(sub.unknown)
+            costs.append([out(sp.Add(*[getattr(o, a) for o in sub.ops])) for a in
+                          ("flops", "transcendentals", "macs_exact", "macs_dense")])
+        best = [out(sp.Max(*col)) if len(col) > 1 else col[0] for col in zip(*costs)]
+        self.ops.append(OpCost(path, "cond", self.shape(eqn.outvars[0].aval), *best))
 
     def add(self, path, name, aval, flops=0, trans=0, exact=0, dense=0):
         self.ops.append(OpCost(path, name, self.shape(aval), out(flops), out(trans), out(exact),

@@ -142,3 +142,20 @@ def test_model_rejecting_input_is_one_line(capsys):
 def test_bad_shape_string():
     with pytest.raises(SymconvError):
         trace(lambda x: x, "B, H +, 3")
+
+
+def test_cond_is_priced_as_its_most_expensive_branch():
+    def f(a):
+        return jax.lax.cond(a.sum() > 0, lambda: a * 2 + 1, lambda: jnp.exp(a) * 3)
+
+    result = trace(f, "N, 10")
+    assert result.complete
+    for n in (1, 2, 7):
+        measured = xla.cost(f, (n, 10))
+        assert result.at({"N": n}) == measured["flops"]
+        assert result.at({"N": n}, "transcendentals") == measured["transcendentals"]
+
+
+def test_loops_are_reported_unknown():
+    result = trace(lambda a: jax.lax.fori_loop(0, 5, lambda i, c: c * 2.0, a), "N, 10")
+    assert not result.complete and "scan" in result.unknown
