@@ -125,13 +125,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     print(f"MACs ({args.convention}): {_fmt(totals['macs_' + args.convention])}")
     print(f"FLOPs (exact, what XLA counts): {_fmt(totals['flops'])}")
     if report.point is not None:
-        pt = ", ".join(f"{k}={v}" for k, v in report.point.items())
-        print(f"at {pt}: FLOPs {report.algebra_flops:,} (algebra) vs {report.xla_flops:,} "
-              f"(XLA lowered HLO); parameters {report.algebra_params:,} vs "
-              f"{report.model_params:,} (nnx.state): "
-              f"{'agree' if report.agrees else 'DISAGREE'}"
-              + (f" (within XLA's float32 accumulation, ±{report.tolerance:,})"
-                 if report.agrees and report.algebra_flops != report.xla_flops else ""))
+        _print_check(report, "algebra", report.algebra_flops, report.algebra_params)
     del sp
     return 0 if report.agrees in (None, True) else 1
 
@@ -199,6 +193,16 @@ def _cmd_derive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_check(report, side: str, flops: int, params: int) -> None:
+    """One line: the closed form's numbers at the point against XLA and nnx.state."""
+    pt = ", ".join(f"{k}={v}" for k, v in report.point.items())
+    print(f"at {pt}: FLOPs {flops:,} ({side}) vs {report.xla_flops:,} (XLA lowered HLO); "
+          f"parameters {params:,} vs {report.model_params:,} (nnx.state): "
+          f"{'agree' if report.agrees else 'DISAGREE'}"
+          + (f" (within XLA's float32 accumulation, ±{report.tolerance:,})"
+             if report.agrees and flops != report.xla_flops else ""))
+
+
 def _print_trace(args: argparse.Namespace, at) -> int:
     import json
 
@@ -248,13 +252,7 @@ def _print_trace(args: argparse.Namespace, at) -> int:
     if not res.complete:
         print(f"INCOMPLETE: no cost rule for {dict(res.unknown)}; the totals leave them out")
     if report.point is not None:
-        pt = ", ".join(f"{k}={v}" for k, v in report.point.items())
-        print(f"at {pt}: FLOPs {report.traced_flops:,} (traced) vs {report.xla_flops:,} "
-              f"(XLA lowered HLO); parameters {report.traced_params:,} vs "
-              f"{report.model_params:,} (nnx.state): "
-              f"{'agree' if report.agrees else 'DISAGREE'}"
-              + (f" (within XLA's float32 accumulation, ±{report.tolerance:,})"
-                 if report.agrees and report.traced_flops != report.xla_flops else ""))
+        _print_check(report, "traced", report.traced_flops, report.traced_params)
     return 0 if report.agrees in (None, True) else 1
 
 
