@@ -13,7 +13,11 @@ from flax import nnx
 
 from symconv.algebra import ConvTranspose2D
 from symconv.algebra.symbols import H, K, W
+from symconv import xla
+from symconv.algebra.unet import UNet as UNetSpec
+from symconv.algebra.unet import output_size
 from symconv.augment import elastic_deform
+from symconv.models.unet import UNet
 from symconv.models import flax_layer
 from symconv.proof import Check, Claim, Derivation, Figure, Proof, Step
 from symconv.transposed_steps import scatter_steps, transpose_matrix_view
@@ -119,13 +123,32 @@ def build() -> list[Proof]:
               (Check("numpy", "label set of the warped mask is a subset of the original's",
                      "64x64 disc, key 1", labels <= {0, 1}),),
               note="Nearest-neighbour sampling for masks; bicubic (Keys) for images.")
+    spec = UNetSpec()
+    model = xla.abstract(lambda: UNet(spec, rngs=nnx.Rngs(0)))
+    got = xla.output_shape(model, (1, 572, 572, 1), sympy=False)[1:]
+    n = sp.Symbol("n", integer=True, positive=True)
+    tile = Claim("q3a.tile", Q, "a", "The paper's tile: an unpadded U-Net of depth 4 maps a "
+                 "572x572 input to a 388x388 segmentation map.", (388, 388, 2),
+                 tuple(spec.output_shape((572, 572, 1))),
+                 Derivation((Step("output side (SymPy)", "n'", output_size(n)),
+                             Step("n = 572", "n'", output_size(572)),
+                             Step("skip crops per side, top level first", "c",
+                                  tuple(spec.crops(572))))),
+                 (Check("model", "jax.eval_shape of the Flax U-Net", "1x572x572x1",
+                        tuple(got) == tuple(spec.output_shape((572, 572, 1))), f"{got}"),
+                  Check("model", "parameters in nnx.state equal the algebra's",
+                        "64-1024 channels, 2 classes",
+                        xla.param_count(model) == spec.param_count(),
+                        f"{xla.param_count(model):,}")),
+                 note=f"{spec.param_count():,} parameters. Valid input sides are those for which "
+                      "every pooled map is even: 188, 204, 220, ... (every 16).")
     a = Claim("q3a.skips", Q, "a", "Skip connections carry high-resolution encoder features to "
               "the decoder, recovering fine detail and helping gradients flow.", None, None,
               Derivation(()), opinion=True,
-              note="The shapes a skip carries need the U-Net model (not built yet); the "
-                   "effect on accuracy is the paper's empirical claim.")
+              note="What a skip carries, in shapes, is in q3a.tile (the crops); the effect on "
+                   "accuracy is the paper's empirical claim.")
     return [
-        Proof(Q, "a", "Skip connections", (a,)),
+        Proof(Q, "a", "The U-Net and its skip connections", (tile, a)),
         Proof(Q, "b", "Elastic deformation", (b,),
               figures=(Figure("q3b_elastic", "An image and its mask before and after the same "
                               "random elastic deformation.", _figure),)),

@@ -80,6 +80,7 @@ def _more() -> list[ModelEntry]:
     ]
 
 
+
 MODELS: dict[str, ModelEntry] = {e.name: e for e in [
     _assignment("assignment", AssignmentConfig.standard(),
                 "Q1(B): three 5x5/2 convs (64, 128, 256), flatten, FC(200), softmax"),
