@@ -45,3 +45,13 @@ def test_flops_exact(depth, padded, sizes):
 def test_invalid_sizes_name_the_nearest_valid(n):
     with pytest.raises(InvalidUNetInputError, match="nearest valid sizes"):
         Spec().output_shape((n, n, 1))
+
+
+@pytest.mark.parametrize("depth,padded", [(1, False), (2, False), (4, False), (3, True)])
+def test_valid_condition_closed_form(depth, padded):
+    from symconv.algebra.unet import valid_condition
+
+    n = sp.Symbol("n", integer=True, positive=True)
+    cond = valid_condition(n, depth, padded)
+    for m in range(1, 400):
+        assert bool(cond.subs(n, m)) == is_valid(m, depth, padded), m

@@ -70,6 +70,19 @@ def is_valid(n: int, depth: int = 4, padded: bool = False) -> bool:
         isinstance(bottom, int) and bottom >= 1 and ups[0] >= 1
 
 
+def valid_condition(n: Dim, depth: int = 4, padded: bool = False) -> sp.Boolean:
+    r"""The valid input sides in closed form: $n \ge n_{min}$ and $n \equiv n_{min} \pmod{2^d}$.
+
+    Each pooling halves, so validity repeats with period $2^d$; $n_{min}$ is the smallest valid
+    side (188 for the paper's depth 4, unpadded).
+
+    >>> valid_condition(sp.Symbol("n", integer=True, positive=True))
+    (n >= 188) & Eq(Mod(n - 188, 16), 0)
+    """
+    n_min = next(m for m in range(1, 2 ** (depth + 3) * 4) if is_valid(m, depth, padded))
+    return sp.And(sp.Ge(n, n_min), sp.Eq(sp.Mod(n - n_min, 2 ** depth), 0))
+
+
 def nearest_valid(n: int, depth: int = 4, padded: bool = False) -> tuple[int | None, int]:
     """The valid input sizes just below and just above ``n``."""
     below = next((m for m in range(n, 0, -1) if is_valid(m, depth, padded)), None)
