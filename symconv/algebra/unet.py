@@ -77,7 +77,7 @@ def valid_condition(n: Dim, depth: int = 4, padded: bool = False) -> sp.Boolean:
     side (188 for the paper's depth 4, unpadded).
 
     >>> valid_condition(sp.Symbol("n", integer=True, positive=True))
-    (n >= 188) & Eq(Mod(n - 188, 16), 0)
+    (n >= 188) & Eq(Mod(n + 4, 16), 0)
     """
     n_min = next(m for m in range(1, 2 ** (depth + 3) * 4) if is_valid(m, depth, padded))
     return sp.And(sp.Ge(n, n_min), sp.Eq(sp.Mod(n - n_min, 2 ** depth), 0))
