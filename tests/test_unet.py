@@ -55,3 +55,15 @@ def test_valid_condition_closed_form(depth, padded):
     cond = valid_condition(n, depth, padded)
     for m in range(1, 400):
         assert bool(cond.subs(n, m)) == is_valid(m, depth, padded), m
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_symbolic_eval_shape_equals_the_algebra(depth):
+    """jax.eval_shape on the valid sides n = n_min + 2^d t (t symbolic) gives the closed form."""
+    from symconv.algebra.unet import nearest_valid
+
+    n_min = nearest_valid(1, depth)[1]
+    model = xla.abstract(lambda: UNet(Spec(base=2, depth=depth), rngs=nnx.Rngs(0)))
+    got = xla.output_shape(model, f"B, {2 ** depth}*t + {n_min}, {2 ** depth}*t + {n_min}, 1")
+    t = [s for s in got[1].free_symbols][0]
+    assert sp.expand(got[1] - output_size(2 ** depth * t + n_min, depth)) == 0
