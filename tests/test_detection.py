@@ -97,8 +97,12 @@ def test_iou_is_symmetric_in_unit_interval_and_giou_below_it(a, b) -> None:
 def test_iou_of_a_box_with_itself_is_one(a) -> None:
     # a zero-area box has union 0: IoU 0 by convention. XLA on CPU flushes subnormal floats to
     # zero, so an area below the smallest normal float32 (e.g. 1 x 1e-45) is zero there too.
-    area = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    expected = np.where(area >= np.finfo(np.float32).tiny, 1.0, 0.0)
+    tiny = np.finfo(np.float32).tiny
+    flushed = np.where(np.abs(a) < tiny, np.float32(0), a)  # subnormal coordinates read as 0
+    w, h = flushed[:, 2] - flushed[:, 0], flushed[:, 3] - flushed[:, 1]
+    w, h = np.where(w < tiny, 0, w), np.where(h < tiny, 0, h)
+    area = w * h
+    expected = np.where(area >= tiny, 1.0, 0.0)
     np.testing.assert_array_equal(np.asarray(iou(a, a)), expected)
     np.testing.assert_array_equal(np.asarray(giou(a, a)), expected)
 
