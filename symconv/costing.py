@@ -14,6 +14,13 @@ from symconv.models.registry import get
 from symconv.proof import to_text
 
 
+def _agrees(report, flops: int | None, params: int | None) -> bool | None:
+    """None without a check point; else parameters equal and FLOPs within XLA's tolerance."""
+    if report.point is None:
+        return None
+    return params == report.model_params and abs(flops - report.xla_flops) <= report.tolerance
+
+
 @dataclass(frozen=True)
 class CostReport:
     model: str
@@ -28,10 +35,7 @@ class CostReport:
 
     @property
     def agrees(self) -> bool | None:
-        if self.point is None:
-            return None
-        return (self.algebra_params == self.model_params
-                and abs(self.algebra_flops - self.xla_flops) <= self.tolerance)
+        return _agrees(self, self.algebra_flops, self.algebra_params)
 
     def as_dict(self) -> dict:
         return {
@@ -127,10 +131,8 @@ class TraceReport:
 
     @property
     def agrees(self) -> bool | None:
-        if self.point is None:
-            return None
-        return (self.result.complete and self.traced_params == self.model_params
-                and abs(self.traced_flops - self.xla_flops) <= self.tolerance)
+        return self.result.complete and _agrees(self, self.traced_flops, self.traced_params) \
+            if self.point is not None else None
 
 
 def trace_report(name: str, input_text: str, at: Mapping[str, int] | None = None) -> TraceReport:
