@@ -67,7 +67,7 @@ def cost_report(name: str, input_shape: Sequence, at: Mapping[str, int] | None =
     b, h, w, c = input_shape
     if isinstance(c, int) and c != entry.channels:
         raise ShapeMismatchError(f"{name} takes {entry.channels} input channels, got {c}")
-    table = entry.stack((h, w)).table((h, w, c), batch=b)
+    table = entry.algebra((h, w)).table((h, w, c), batch=b)
     if at is None:
         return CostReport(name, tuple(input_shape), table)
     symbols = {str(s): s for d in input_shape if isinstance(d, sp.Basic) for s in d.free_symbols}
@@ -81,7 +81,7 @@ def cost_report(name: str, input_shape: Sequence, at: Mapping[str, int] | None =
     values = {symbols[k]: v for k, v in at.items()}
     concrete = tuple(int(sp.Integer(d).subs(values)) if isinstance(d, int) else int(d.subs(values))
                      for d in input_shape)
-    ctable = entry.stack(concrete[1:3]).table(concrete[1:], batch=concrete[0])
+    ctable = entry.algebra(concrete[1:3]).table(concrete[1:], batch=concrete[0])
     model = xla.abstract(lambda: entry.build(concrete[1:3]))
     measured = xla.cost(model, concrete)
     algebra_flops = int(ctable.totals["flops"])

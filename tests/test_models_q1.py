@@ -28,7 +28,7 @@ ASSIGNMENT = {
 def test_registry_params(name):
     entry = MODELS[name]
     model = xla.abstract(lambda: entry.build(entry.default_hw))
-    stack = entry.stack(entry.default_hw)
+    stack = entry.algebra(entry.default_hw)
     assert xla.param_count(model) == stack.param_count()
     assert xla.param_split(model) == (stack.weight_count(), stack.bias_count())
 

@@ -33,7 +33,7 @@ def traced():
 def test_traced_closed_form_is_the_algebra(traced, name):
     _, result = traced[name]
     sym = {result.symbols[k]: v for k, v in {"B": B, "H": H, "W": W}.items()}
-    stack = MODELS[name].stack((H, W))
+    stack = MODELS[name].algebra((H, W))
     flops = result.total("flops").subs(sym)
     assert sp.expand(flops - stack.batch_flops((H, W, 3), B, "exact")) == 0
     dense = result.total("macs_dense").subs(sym)

@@ -32,8 +32,8 @@ class LayerRow:
     macs_exact: Dim
     flops: Dim
     transcendentals: Dim
-    field_h: Field
-    field_w: Field
+    field_h: Field | None  # None: not tracked (a Graph)
+    field_w: Field | None
 
     @property
     def params(self) -> Dim:

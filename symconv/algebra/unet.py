@@ -26,6 +26,7 @@ import sympy as sp
 from symconv.algebra._arith import Dim, as_dim, is_concrete, out
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.elementwise import ReLU
+from symconv.algebra.graph import Graph
 from symconv.algebra.layer import Layer, Shape
 from symconv.algebra.pooling import MaxPool2D
 from symconv.algebra.transposed import ConvTranspose2D
@@ -100,8 +101,8 @@ def check_input(n: Dim, depth: int, padded: bool, what: str = "input") -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class UNet(Layer):
-    """The whole network as one spec; ``parts(in_shape)`` lists (spec, its input) in order."""
+class UNet(Graph):
+    """The whole network as one spec; ``named_parts(in_shape)`` lists (name, spec, its input)."""
 
     in_features: int = 1
     classes: int = 2
@@ -115,7 +116,7 @@ class UNet(Layer):
         if not isinstance(self.depth, int):
             raise SymconvError("UNet: depth must be a concrete int")
 
-    def parts(self, in_shape: Sequence[Dim]) -> list[tuple[Layer, tuple]]:
+    def named_parts(self, in_shape: Sequence[Dim]) -> list[tuple[str, Layer, tuple]]:
         if len(in_shape) != 3:
             raise ShapeMismatchError(f"UNet: input shape {in_shape!r} must be (H, W, C)")
         h, w, c = in_shape
@@ -124,37 +125,41 @@ class UNet(Layer):
         pad = "SAME" if self.padded else "VALID"
         parts, shape, skips = [], (h, w, c), []
 
-        def conv(cin, cout, x):
+        def conv(name, cin, cout, x):
             spec = Conv2D(cin, cout, 3, padding=pad)
-            parts.append((spec, x))
+            parts.append((name, spec, x))
             y = tuple(spec.output_shape(x))
-            parts.append((ReLU(), y))
+            parts.append((name + ".relu", ReLU(), y))
             return y
 
         width = self.base
         for level in range(self.depth + 1):
-            shape = conv(shape[2], width, shape)
-            shape = conv(width, width, shape)
+            shape = conv(f"down{level}.a", shape[2], width, shape)
+            shape = conv(f"down{level}.b", width, width, shape)
             if level < self.depth:
                 skips.append(shape)
                 pool = MaxPool2D(2)
-                parts.append((pool, shape))
+                parts.append((f"pool{level}", pool, shape))
                 shape = tuple(pool.output_shape(shape))
                 width *= 2
-        for skip in reversed(skips):
+        for i, skip in enumerate(reversed(skips)):
             up = ConvTranspose2D(shape[2], shape[2] // 2, 2, strides=2)
-            parts.append((up, shape))
+            parts.append((f"up{i}", up, shape))
             shape = tuple(up.output_shape(shape))
             shape = (shape[0], shape[1], shape[2] + skip[2])  # crop skip, concatenate
-            shape = conv(shape[2], skip[2], shape)
-            shape = conv(skip[2], skip[2], shape)
+            shape = conv(f"merge{i}.a", shape[2], skip[2], shape)
+            shape = conv(f"merge{i}.b", skip[2], skip[2], shape)
         final = Conv2D(shape[2], self.classes, 1)
-        parts.append((final, shape))
+        parts.append(("head", final, shape))
         return parts
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        spec, x = self.parts(in_shape)[-1]
-        return spec.output_shape(x)
+    def parts(self, in_shape: Sequence[Dim]) -> list[tuple[Layer, tuple]]:
+        """(spec, its input) in execution order."""
+        return [(spec, x) for _, spec, x in self.named_parts(in_shape)]
+
+    def outputs(self, in_shape: Sequence[Dim]) -> tuple[Shape, ...]:
+        _, spec, x = self.named_parts(in_shape)[-1]
+        return (spec.output_shape(x),)
 
     def crops(self, n: Dim) -> list[Dim]:
         """Pixels cropped from each side of every skip map, top level first."""
@@ -162,23 +167,6 @@ class UNet(Layer):
         below = [*ups[1:], bottom]  # the map that is up-convolved to meet skip i
         return [out(sp.Rational(1, 2) * (s - 2 * b)) for s, b in zip(skips, below)]
 
-    def _any_valid(self) -> tuple:
+    def example_input(self) -> tuple:
         n = nearest_valid(16 * 2 ** self.depth, self.depth, self.padded)[1]
         return (n, n, self.in_features)
-
-    def weight_count(self) -> Dim:
-        return out(sp.Add(*[s.weight_count() for s, _ in self.parts(self._any_valid())]))
-
-    def bias_count(self) -> Dim:
-        return out(sp.Add(*[s.bias_count() for s, _ in self.parts(self._any_valid())]))
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return out(sp.Add(*[s.macs(x, convention) for s, x in self.parts(in_shape)]))
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return self.batch_flops(in_shape, 1, convention)
-
-    def batch_flops(self, in_shape: Sequence[Dim], batch: Dim = 1,
-                    convention: str = "dense") -> Dim:
-        return out(sp.Add(*[s.batch_flops(x, batch, convention) for s, x in
-                            self.parts(in_shape)]))

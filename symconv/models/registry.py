@@ -1,6 +1,7 @@
-"""Built-in models by name: each pairs a Flax NNX network with its algebra ``Stack``.
+"""Built-in models by name: each pairs a Flax NNX network with its algebra, a ``Stack`` for a
+chain of layers or a ``Graph`` (skips, branches, several outputs).
 
-``MODELS[name].stack((H, W))`` works with symbolic sizes; ``MODELS[name].build((H, W))`` needs
+``MODELS[name].algebra((H, W))`` works with symbolic sizes; ``MODELS[name].build((H, W))`` needs
 concrete ones (heads that flatten size their FC layer from the input).
 """
 
@@ -12,6 +13,7 @@ from typing import Callable
 from flax import nnx
 
 from symconv.algebra import Stack
+from symconv.algebra.graph import Graph
 from symconv.algebra._arith import Dim
 from symconv.errors import SymconvError
 from symconv.models.assignment import AssignmentCNN, AssignmentConfig, assignment_stack
@@ -22,7 +24,7 @@ from symconv.models.mobilenet import MobileNetConfig, MobileNetV1, mobilenet_sta
 class ModelEntry:
     name: str
     description: str
-    stack: Callable[[tuple[Dim, Dim]], Stack]
+    algebra: Callable[[tuple[Dim, Dim]], Stack | Graph]
     build: Callable[[tuple[int, int]], nnx.Module]
     default_hw: tuple[int, int]
     channels: int = 3
@@ -31,7 +33,7 @@ class ModelEntry:
 def _assignment(name: str, cfg: AssignmentConfig, text: str) -> ModelEntry:
     return ModelEntry(
         name, text,
-        stack=lambda hw: assignment_stack(cfg.at(*hw)),
+        algebra=lambda hw: assignment_stack(cfg.at(*hw)),
         build=lambda hw: AssignmentCNN(cfg.at(*hw), rngs=nnx.Rngs(0)),
         default_hw=(128, 128))
 
@@ -44,7 +46,7 @@ def _mobilenet(name: str, alpha: float, text: str) -> ModelEntry:
 
     return ModelEntry(
         name, text,
-        stack=lambda hw: mobilenet_stack(MobileNetConfig(alpha=alpha)),
+        algebra=lambda hw: mobilenet_stack(MobileNetConfig(alpha=alpha)),
         build=lambda hw: MobileNetV1(MobileNetConfig(alpha=alpha, resolution=check(hw)[0]),
                                      rngs=nnx.Rngs(0)),
         default_hw=(224, 224))
@@ -53,14 +55,14 @@ def _mobilenet(name: str, alpha: float, text: str) -> ModelEntry:
 def _densenet(name: str, cfg, text: str, hw=(224, 224)) -> ModelEntry:
     from symconv.models.densenet import DenseNet, densenet_stack
 
-    return ModelEntry(name, text, stack=lambda hw: densenet_stack(cfg),
+    return ModelEntry(name, text, algebra=lambda hw: densenet_stack(cfg),
                       build=lambda hw: DenseNet(cfg, rngs=nnx.Rngs(0)), default_hw=hw)
 
 
 def _resnet(name: str, cfg, text: str) -> ModelEntry:
     from symconv.models.resnet import ResNet, resnet_stack
 
-    return ModelEntry(name, text, stack=lambda hw: resnet_stack(cfg),
+    return ModelEntry(name, text, algebra=lambda hw: resnet_stack(cfg),
                       build=lambda hw: ResNet(cfg, rngs=nnx.Rngs(0)), default_hw=(224, 224))
 
 
@@ -80,6 +82,19 @@ def _more() -> list[ModelEntry]:
     ]
 
 
+def _unets() -> list[ModelEntry]:
+    from symconv.algebra.unet import UNet as Spec
+    from symconv.models.unet import UNet
+
+    def entry(name, spec, text, hw):
+        return ModelEntry(name, text, algebra=lambda hw: spec,
+                          build=lambda hw: UNet(spec, rngs=nnx.Rngs(0)), default_hw=hw,
+                          channels=spec.in_features)
+
+    return [entry("unet", Spec(), "U-Net (Ronneberger et al. 2015, Fig. 1), unpadded", (572, 572)),
+            entry("unet-padded", Spec(padded=True), "U-Net with 'SAME' convolutions",
+                  (512, 512))]
+
 
 MODELS: dict[str, ModelEntry] = {e.name: e for e in [
     _assignment("assignment", AssignmentConfig.standard(),
@@ -93,6 +108,7 @@ MODELS: dict[str, ModelEntry] = {e.name: e for e in [
     _mobilenet("mobilenet_v1", 1.0, "MobileNet v1 (Howard et al. 2017), alpha = 1.0"),
     _mobilenet("mobilenet_v1_0.5", 0.5, "MobileNet v1, width multiplier alpha = 0.5"),
     *_more(),
+    *_unets(),
 ]}
 
 

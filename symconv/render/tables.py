@@ -19,6 +19,8 @@ COLUMNS = (
 
 def _rf(row, attr):
     f = row.field_h
+    if f is None:  # a graph: fields are tracked along chains only
+        return "n/a"
     if f.is_global:
         return "global"
     return f.size if attr == "rf" else f.jump
