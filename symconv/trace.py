@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import jax

@@ -77,7 +77,12 @@ def step(field: Field, window: Window) -> Field:
 
 
 def windows(layer: Layer, in_shape: Sequence[Dim]) -> list[tuple[Window, Window]] | None:
-    """The sliding windows a layer applies (in order); ``[]`` for elementwise, ``None`` global."""
+    """The sliding windows a layer applies (in order); ``[]`` for elementwise, ``None`` global.
+
+    A layer class may define its own ``windows(in_shape)`` (the Darknet layers do)."""
+    rule = getattr(type(layer), "windows", None)
+    if rule is not None:
+        return rule(layer, in_shape)
     if isinstance(layer, Conv2D):
         gh, gw, _ = layer.geometry(in_shape)
         return [tuple(Window(layer.kernel_size[i], layer.strides[i], layer.kernel_dilation[i],

@@ -14,7 +14,7 @@ DenseNet-BC for CIFAR (Section 4.1/Table 2): a 3x3 conv to 2k maps, three dense 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp

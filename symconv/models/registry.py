@@ -96,6 +96,36 @@ def _unets() -> list[ModelEntry]:
                   (512, 512))]
 
 
+def _yolos() -> list[ModelEntry]:
+    from symconv.algebra import darknet as D
+    from symconv.models import yolo as Y
+
+    def v1(hw):
+        side = D.YoloV1Config().side
+        if tuple(hw) != (side, side):
+            raise SymconvError(f"yolov1: its FC head takes exactly {side}x{side} inputs, got "
+                               f"{hw[0]}x{hw[1]}")
+        return Y.YoloV1(rngs=nnx.Rngs(0))
+
+    def entry(name, text, algebra, model, hw):
+        return ModelEntry(name, text, algebra=algebra, build=model, default_hw=hw)
+
+    return [
+        entry("yolov1", "YOLOv1 (Redmon et al. 2016, Fig. 3): 24 convs, FC 4096, 7x7x30 (VOC); "
+              "448x448 only", lambda hw: D.yolov1_stack(), v1, (448, 448)),
+        entry("darknet19", "Darknet-19 (YOLO9000, Table 6), ImageNet classifier",
+              lambda hw: D.darknet19_stack(), lambda hw: Y.Darknet19(rngs=nnx.Rngs(0)),
+              (224, 224)),
+        entry("yolov2", "YOLOv2 (yolo-voc.cfg): Darknet-19 + passthrough, 5 anchors, 20 classes",
+              lambda hw: D.yolov2_graph(), lambda hw: Y.YoloV2(rngs=nnx.Rngs(0)), (416, 416)),
+        entry("darknet53", "Darknet-53 (YOLOv3, Table 1), ImageNet classifier",
+              lambda hw: D.darknet53_stack(), lambda hw: Y.Darknet53(rngs=nnx.Rngs(0)),
+              (256, 256)),
+        entry("yolov3", "YOLOv3 (yolov3.cfg): Darknet-53, 3 scales x 3 anchors, 80 classes",
+              lambda hw: D.yolov3_graph(), lambda hw: Y.YoloV3(rngs=nnx.Rngs(0)), (416, 416)),
+    ]
+
+
 MODELS: dict[str, ModelEntry] = {e.name: e for e in [
     _assignment("assignment", AssignmentConfig.standard(),
                 "Q1(B): three 5x5/2 convs (64, 128, 256), flatten, FC(200), softmax"),
@@ -109,6 +139,7 @@ MODELS: dict[str, ModelEntry] = {e.name: e for e in [
     _mobilenet("mobilenet_v1_0.5", 0.5, "MobileNet v1, width multiplier alpha = 0.5"),
     *_more(),
     *_unets(),
+    *_yolos(),
 ]}
 
 
