@@ -52,8 +52,18 @@ def output_shape(model: nnx.Module | Callable, input_shape: Sequence[Any] | str,
     f, state = _as_function(model)
     y = jax.eval_shape(f, state, _input(input_shape, dtype))
     if not hasattr(y, "shape"):
-        raise SymconvError(f"the model returned {type(y).__name__}, not a single array")
+        raise SymconvError(f"the model returned {type(y).__name__}, not a single array; use "
+                           f"output_shapes for models with several outputs")
     return shape_to_sympy(y.shape) if sympy else tuple(y.shape)
+
+
+def output_shapes(model: nnx.Module | Callable, input_shape: Sequence[Any] | str,
+                  dtype=jnp.float32, *, sympy: bool = True) -> tuple[tuple, ...]:
+    """Shapes of every output (the leaves of the returned pytree, in order), as
+    :func:`output_shape` gives one: e.g. YOLOv3's three detection maps."""
+    f, state = _as_function(model)
+    leaves = jax.tree.leaves(jax.eval_shape(f, state, _input(input_shape, dtype)))
+    return tuple(shape_to_sympy(y.shape) if sympy else tuple(y.shape) for y in leaves)
 
 
 FLOAT32_EXACT = 2**24  #: XLA sums costs in float32: integers above this may be rounded
