@@ -4,7 +4,15 @@ from symconv.algebra import symbols as symbols
 from symconv.algebra.conv import Conv2D as Conv2D
 from symconv.algebra.dense import Dense as Dense
 from symconv.algebra.dense import Flatten as Flatten
+from symconv.algebra import darknet as darknet
+from symconv.algebra import yolo_head as yolo_head
+from symconv.algebra.darknet_layers import DarknetConv as DarknetConv
+from symconv.algebra.darknet_layers import DarknetResidual as DarknetResidual
+from symconv.algebra.darknet_layers import LeakyReLU as LeakyReLU
+from symconv.algebra.darknet_layers import Reorg as Reorg
+from symconv.algebra.darknet_layers import Upsample as Upsample
 from symconv.algebra.elementwise import ReLU as ReLU
+from symconv.algebra.graph import Graph as Graph
 from symconv.algebra.elementwise import Softmax as Softmax
 from symconv.algebra import receptive as receptive
 from symconv.algebra.layer import CONVENTIONS as CONVENTIONS
