@@ -350,7 +350,7 @@ def _part_b():
         Claim(
         "q4b.woman_example", Q, "b", "A box around a woman, who is also a person (the YOLOv3 "
         "paper's Open Images example): which labels score above 1/2?", None, example,
-        Derivation(tuple(Step(f"{n}: logit {WOMAN_LOGITS[i]:g}", rf"\sigma,\ \mathrm{{softmax}}",
+        Derivation(tuple(Step(f"{n}: logit {WOMAN_LOGITS[i]:g}", r"\sigma,\ \mathrm{softmax}",
                               f"{_s(probs['logistic'][i])}, {_s(probs['softmax'][i])}")
                          for i, n in enumerate(NAMES))),
         (_check("model", "decode_yolo class probabilities, logistic and softmax",
