@@ -121,3 +121,15 @@ def test_bad_config(kwargs, match):
 def test_bad_mobilenet_config(kwargs):
     with pytest.raises(SymconvError):
         MobileNetConfig(**kwargs)
+
+
+def test_abstract_restores_jax_tracer_errors():
+    """xla.abstract skips tracer-error provenance only while it builds (see its docstring)."""
+    from jax._src.interpreters import partial_eval as pe
+
+    before = pe.DynamicJaxprTracer.__dict__["_origin_msg"]
+    xla.abstract(lambda: MODELS["assignment"].build((32, 32)))
+    assert pe.DynamicJaxprTracer.__dict__["_origin_msg"] is before
+    with pytest.raises(SymconvError):
+        xla.abstract(lambda: MODELS["mobilenet_v1"].build((224, 160)))
+    assert pe.DynamicJaxprTracer.__dict__["_origin_msg"] is before
