@@ -1,0 +1,336 @@
+r"""Multi-modal (image + text) classification as one spec: an image branch (a DenseNet without
+its classifier), a Transformer text encoder, a fusion and a fully connected classifier.
+
+Inputs are ``((H, W, C), (L,))``: an image and $L$ token ids (batch excluded). With image
+features $x_{img} \in \mathbb{R}^{d_{img}}$ and text features $x_{txt} \in \mathbb{R}^{d_{txt}}$:
+
+- **concatenation** $z = [x_{img}; x_{txt}]$: width $d_{img} + d_{txt}$, no parameters;
+- **gated** $g = \sigma(W_g [x_{img}; x_{txt}] + b_g)$,
+  $z = g \odot (P_{img} x_{img} + b_{img}) + (1 - g) \odot (P_{txt} x_{txt} + b_{txt})$:
+  width $d$, $2(d_{img} + d_{txt}) d + 3d$ parameters;
+- **cross-attention** $z = [x_{img}; \text{MHA}(q = x_{img}, k = v = T)]$ with $T$ the
+  $(L, d_{txt})$ token sequence (padded tokens zeroed and masked): width $d_{img} + d_{txt}$.
+
+Then $\text{softmax}(W_c z + b_c)$. Every total is the sum over the parts
+(:class:`symconv.algebra.graph.Graph`); ``wiring()`` says which group of parts feeds which, for
+:mod:`symconv.render.diagram`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from symconv.algebra._arith import Dim, as_dim, out
+from symconv.algebra.dense import Dense
+from symconv.algebra.elementwise import Softmax
+from symconv.algebra.graph import Graph
+from symconv.algebra.layer import Layer, Shape, check_convention
+from symconv.algebra.stack import Stack
+from symconv.algebra.transformer import (
+    ACTIVATIONS,
+    MultiHeadAttention,
+    TransformerTextEncoder,
+    _features,
+    _merge_conditions,
+    _sequence,
+    check_heads,
+)
+from symconv.errors import ShapeMismatchError, SymconvError
+
+FUSIONS = ("concat", "gated", "cross")
+
+
+def check_fusion(fusion: object, where: str) -> str:
+    if fusion not in FUSIONS:
+        raise SymconvError(f"{where}: fusion={fusion!r} is not one of {FUSIONS}: 'concat' "
+                           f"joins the two feature vectors, 'gated' mixes them through a "
+                           f"learned sigmoid gate, 'cross' lets the image attend to the tokens")
+    return fusion  # type: ignore[return-value]
+
+
+def _vector(layer: str, shape: object, features: Dim) -> Dim:
+    if not isinstance(shape, (tuple, list)) or len(shape) != 1:
+        raise ShapeMismatchError(f"{layer}: input {shape!r} must be a feature vector (d,)")
+    d = as_dim(shape[0], f"{layer}: features")
+    _features(layer, d, features)
+    return d
+
+
+def _pair(layer: str, in_shape: Sequence) -> tuple:
+    if not isinstance(in_shape, (tuple, list)) or len(in_shape) != 2:
+        raise ShapeMismatchError(f"{layer}: input {in_shape!r} must be (image features, text "
+                                 f"features)")
+    return tuple(in_shape[0]), tuple(in_shape[1])
+
+
+@dataclass(frozen=True, slots=True)
+class ConcatFusion(Layer):
+    r"""$[x_{img}; x_{txt}]$: $((d_{img},), (d_{txt},)) \mapsto (d_{img} + d_{txt},)$, free."""
+
+    image_features: Dim
+    text_features: Dim
+
+    def __post_init__(self) -> None:
+        for name in ("image_features", "text_features"):
+            object.__setattr__(self, name, as_dim(getattr(self, name), f"ConcatFusion: {name}"))
+
+    def output_shape(self, in_shape: Sequence) -> Shape:
+        img, txt = _pair(self.label, in_shape)
+        _vector(self.label + " (image)", img, self.image_features)
+        _vector(self.label + " (text)", txt, self.text_features)
+        return Shape((out(self.image_features + self.text_features),))
+
+    def weight_count(self) -> Dim:
+        return 0
+
+    def bias_count(self) -> Dim:
+        return 0
+
+    def macs(self, in_shape: Sequence, convention: str = "dense") -> Dim:
+        check_convention(convention)
+        self.output_shape(in_shape)
+        return 0
+
+    def flops(self, in_shape: Sequence, convention: str = "dense") -> Dim:
+        return self.macs(in_shape, convention)
+
+
+@dataclass(frozen=True, slots=True)
+class GatedFusion(Layer):
+    r"""Gated mixture of the projected modalities, width $d$:
+
+    .. math::  g = \sigma(W_g [x_{img}; x_{txt}] + b_g), \quad
+               z = g \odot (P_{img} x_{img} + b_{img}) + (1 - g) \odot (P_{txt} x_{txt}
+               + b_{txt}),
+
+    $P = 2(d_{img} + d_{txt}) d + 3d$; FLOPs: the three matmuls and biases
+    ($4(d_{img} + d_{txt}) d + 3d$), the sigmoid ($3d$, $d$ exponentials), $g \odot$,
+    $1 - g$, $(1-g) \odot$, $+$ ($4d$): $4(d_{img} + d_{txt}) d + 10 d$.
+    """
+
+    image_features: Dim
+    text_features: Dim
+    features: Dim
+
+    def __post_init__(self) -> None:
+        for name in ("image_features", "text_features", "features"):
+            object.__setattr__(self, name, as_dim(getattr(self, name), f"GatedFusion: {name}"))
+
+    def output_shape(self, in_shape: Sequence) -> Shape:
+        img, txt = _pair(self.label, in_shape)
+        _vector(self.label + " (image)", img, self.image_features)
+        _vector(self.label + " (text)", txt, self.text_features)
+        return Shape((self.features,))
+
+    def weight_count(self) -> Dim:
+        r"""$W_g$, $P_{img}$, $P_{txt}$: $2(d_{img} + d_{txt}) d$."""
+        return out(2 * (self.image_features + self.text_features) * self.features)
+
+    def bias_count(self) -> Dim:
+        r"""$b_g, b_{img}, b_{txt}$: $3d$."""
+        return out(3 * self.features)
+
+    def macs(self, in_shape: Sequence, convention: str = "dense") -> Dim:
+        check_convention(convention)
+        self.output_shape(in_shape)
+        return self.weight_count()
+
+    def flops(self, in_shape: Sequence, convention: str = "dense") -> Dim:
+        sig = ACTIVATIONS["sigmoid"][0]
+        return out(2 * self.macs(in_shape, convention) + self.bias_count()
+                   + sig * self.features + 4 * self.features)
+
+    def transcendentals(self, in_shape: Sequence, batch: Dim = 1) -> Dim:
+        self.output_shape(in_shape)
+        return out(batch * ACTIVATIONS["sigmoid"][1] * self.features)
+
+
+@dataclass(frozen=True, slots=True)
+class CrossAttentionFusion(Layer):
+    r"""The image vector as one query over the text tokens (padding masked), concatenated
+    with the image vector: $((d_{img},), (L, d_{txt})) \mapsto (d_{img} + d_{txt},)$.
+
+    Padded tokens are first set to zero (a select, $L d_{txt}$ FLOPs), so that a text of
+    padding only attends to zeros rather than to what the encoder left at padded positions.
+    Then the costs of :class:`~symconv.algebra.transformer.MultiHeadAttention` with $L_q = 1$,
+    $d_q = d_{img}$, $d = d_{kv} = d_{txt}$; the concatenation is free.
+    """
+
+    image_features: Dim
+    text_features: Dim
+    heads: Dim
+
+    def __post_init__(self) -> None:
+        for name in ("image_features", "text_features", "heads"):
+            object.__setattr__(self, name, as_dim(getattr(self, name),
+                                                  f"CrossAttentionFusion: {name}"))
+        check_heads(self.text_features, self.heads, "CrossAttentionFusion")
+
+    def attention(self) -> MultiHeadAttention:
+        return MultiHeadAttention(self.text_features, self.heads, self.image_features,
+                                  self.text_features)
+
+    def _attn_input(self, in_shape: Sequence) -> tuple:
+        img, txt = _pair(self.label, in_shape)
+        _vector(self.label + " (image)", img, self.image_features)
+        length, _ = _sequence(self.label + " (text tokens)", txt, self.text_features)
+        return ((1, self.image_features), (length, self.text_features))
+
+    def output_shape(self, in_shape: Sequence) -> Shape:
+        self._attn_input(in_shape)
+        return Shape((out(self.image_features + self.text_features),))
+
+    def weight_count(self) -> Dim:
+        return self.attention().weight_count()
+
+    def bias_count(self) -> Dim:
+        return self.attention().bias_count()
+
+    def macs(self, in_shape: Sequence, convention: str = "dense") -> Dim:
+        return self.attention().macs(self._attn_input(in_shape), convention)
+
+    def flops(self, in_shape: Sequence, convention: str = "dense") -> Dim:
+        x = self._attn_input(in_shape)
+        zeroing = x[1][0] * self.text_features
+        return out(self.attention().flops(x, convention) + zeroing)
+
+    def transcendentals(self, in_shape: Sequence, batch: Dim = 1) -> Dim:
+        return self.attention().transcendentals(self._attn_input(in_shape), batch)
+
+
+def _expand(prefix: str, spec: Layer, in_shape: tuple) -> list[tuple[str, Layer, tuple]]:
+    """A branch's parts as ``prefix.name`` (a Stack's layers or a Graph's parts)."""
+    if isinstance(spec, Stack):
+        return [(f"{prefix}.{name}", layer, tuple(x)) for _, name, layer, x, _ in
+                spec._walk(in_shape)]
+    if isinstance(spec, Graph):
+        return [(f"{prefix}.{name}", layer, tuple(x)) for name, layer, x in
+                spec.named_parts(in_shape)]
+    return [(prefix, spec, tuple(in_shape))]
+
+
+@dataclass(frozen=True, slots=True)
+class MultiModalDenseNet(Graph):
+    r"""Image branch + text encoder + fusion + classifier, as one spec.
+
+    ``image`` maps $(H, W, C)$ to a vector $(d_{img},)$ (e.g. a DenseNet's layers up to global
+    average pooling, see ``symconv.models.multimodal.image_stack``); ``text`` is a
+    :class:`~symconv.algebra.transformer.TransformerTextEncoder` (its pooling is left out for
+    cross-attention fusion, which needs the tokens). ``fusion_features`` is the gated fusion's
+    width (default $d_{txt}$); ``heads`` for cross-attention default to the encoder's.
+    """
+
+    image: Layer
+    text: TransformerTextEncoder
+    fusion: str = "concat"
+    classes: Dim = 10
+    fusion_features: Dim | None = None
+    image_channels: Dim = 3
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.image, Layer):
+            raise SymconvError(f"MultiModalDenseNet: image={self.image!r} must be a layer spec "
+                               f"(e.g. a Stack ending in GlobalAvgPool2D)")
+        if not isinstance(self.text, TransformerTextEncoder):
+            raise SymconvError("MultiModalDenseNet: text must be a TransformerTextEncoder")
+        check_fusion(self.fusion, "MultiModalDenseNet")
+        object.__setattr__(self, "classes", as_dim(self.classes, "MultiModalDenseNet: classes"))
+        object.__setattr__(self, "image_channels",
+                           as_dim(self.image_channels, "MultiModalDenseNet: image_channels"))
+        width = self.text.features if self.fusion_features is None else self.fusion_features
+        object.__setattr__(self, "fusion_features",
+                           as_dim(width, "MultiModalDenseNet: fusion_features"))
+        pooled = self.fusion != "cross"
+        if self.text.pool != pooled:
+            from dataclasses import replace
+
+            object.__setattr__(self, "text", replace(self.text, pool=pooled))
+
+    # --- the pieces -------------------------------------------------------------------------
+
+    def image_features(self) -> Dim:
+        """$d_{img}$: the width of the image branch's output vector."""
+        shape = self.image.output_shape(self.example_input()[0])
+        if len(shape) != 1:
+            raise ShapeMismatchError(f"MultiModalDenseNet: the image branch outputs {shape}, "
+                                     f"not a vector; end it with GlobalAvgPool2D")
+        return shape[0]
+
+    def fusion_layer(self) -> Layer:
+        di, dt = self.image_features(), self.text.features
+        if self.fusion == "concat":
+            return ConcatFusion(di, dt)
+        if self.fusion == "gated":
+            return GatedFusion(di, dt, self.fusion_features)
+        return CrossAttentionFusion(di, dt, self.text.heads)
+
+    def fused_features(self) -> Dim:
+        """Width at the classifier's input."""
+        return self.fusion_layer().output_shape(self._fusion_input((1,)))[0]
+
+    def _fusion_input(self, tokens: tuple) -> tuple:
+        txt = self.text.outputs(tokens)[0]
+        return ((self.image_features(),), tuple(txt))
+
+    def widths(self) -> dict[str, Dim]:
+        """Feature widths at the fusion: image, text, fused."""
+        return {"image": self.image_features(), "text": self.text.features,
+                "fused": self.fused_features()}
+
+    # --- Graph ------------------------------------------------------------------------------
+
+    def _inputs(self, in_shape: Sequence) -> tuple[tuple, tuple]:
+        if not (isinstance(in_shape, (tuple, list)) and len(in_shape) == 2
+                and all(isinstance(s, (tuple, list)) for s in in_shape)
+                and len(in_shape[0]) == 3 and len(in_shape[1]) == 1):
+            raise ShapeMismatchError(
+                f"MultiModalDenseNet: input {in_shape!r} must be ((H, W, C), (L,)): an image "
+                f"and L token ids, batch excluded")
+        return tuple(in_shape[0]), tuple(in_shape[1])
+
+    def named_parts(self, in_shape: Sequence) -> list[tuple[str, Layer, tuple]]:
+        image_in, tokens = self._inputs(in_shape)
+        parts = _expand("image", self.image, image_in)
+        img = tuple(self.image.output_shape(image_in))
+        parts += _expand("text", self.text, tokens)
+        txt = tuple(self.text.outputs(tokens)[0])
+        fusion = self.fusion_layer()
+        parts.append(("fusion", fusion, (img, txt)))
+        fused = tuple(fusion.output_shape((img, txt)))
+        parts.append(("classifier", Dense(fused[0], self.classes), fused))
+        parts.append(("softmax", Softmax(), (self.classes,)))
+        return parts
+
+    def outputs(self, in_shape: Sequence) -> tuple[Shape, ...]:
+        image_in, tokens = self._inputs(in_shape)
+        shapes = [self.image.output_shape(image_in), self.text.outputs(tokens)[0]]
+        self.named_parts(in_shape)
+        return (Shape((self.classes,), _merge_conditions(*shapes)),)
+
+    def example_input(self) -> tuple:
+        return ((224, 224, self.image_channels), (1,))
+
+    def wiring(self) -> dict[str, tuple[str, ...]]:
+        """What feeds what, for diagrams: a group or part name -> its sources (a group stands
+        for its last part, ``input:`` for a graph input, ``~`` marks the padding mask)."""
+        w: dict[str, tuple[str, ...]] = {
+            "image": ("input:image",), "text.mask": ("input:tokens",),
+            "text.embed": ("input:tokens",),
+            "fusion": ("image", "text") + (("~text.mask",) if self.fusion == "cross" else ()),
+            "classifier": ("fusion",), "softmax": ("classifier",)}
+        prev = "text.pos"
+        for i in range(self.text.layers):
+            w[f"text.layer{i + 1}"] = (prev, "~text.mask")
+            prev = f"text.layer{i + 1}"
+        if self.text.pool:
+            w["text.pool"] = ("text.norm" if self.text.norm_first else prev, "~text.mask")
+        return w
+
+    def branch_params(self) -> dict[str, Dim]:
+        """Parameters per group: image branch, text encoder, fusion, classifier."""
+        totals: dict[str, Dim] = {}
+        for name, layer, _ in self._parts():
+            group = name.split(".")[0]
+            totals[group] = out(totals.get(group, 0) + layer.param_count())
+        return totals
