@@ -30,7 +30,7 @@ from symconv.algebra import receptive
 from symconv.algebra._arith import Conditions, Dim, as_dim, floordiv, is_concrete, out, prod
 from symconv.algebra.conv import Conv2D, check_bool
 from symconv.algebra.elementwise import _Elementwise, _dims
-from symconv.algebra.layer import Layer, Shape, check_convention
+from symconv.algebra.layer import Layer, ParameterFree, Shape, check_convention
 from symconv.algebra.normalization import BatchNorm
 from symconv.algebra.receptive import Window
 from symconv.algebra.stack import Stack
@@ -62,19 +62,10 @@ def _zero_macs(layer: Layer, in_shape, convention: str) -> int:
     return 0
 
 
-class _Movement(Layer):
+class _Movement(ParameterFree):
     """Moves data without arithmetic: no parameters, no MACs, no FLOPs."""
 
     __slots__ = ()
-
-    def weight_count(self) -> Dim:
-        return 0
-
-    def bias_count(self) -> Dim:
-        return 0
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return _zero_macs(self, in_shape, convention)
 
     def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
         return _zero_macs(self, in_shape, convention)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from symconv.algebra._arith import Dim, as_dim, out, prod
-from symconv.algebra.layer import Layer, Shape, check_convention
+from symconv.algebra.layer import ParameterFree, Shape, check_convention
 from symconv.errors import ShapeMismatchError
 
 
@@ -24,22 +24,11 @@ def _dims(layer: str, in_shape: Sequence[Dim]) -> list[Dim]:
     return [as_dim(d, f"{layer}: input dim {i}") for i, d in enumerate(in_shape)]
 
 
-class _Elementwise(Layer):
+class _Elementwise(ParameterFree):
     __slots__ = ()
 
     def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
         return Shape(_dims(self.label, in_shape))
-
-    def weight_count(self) -> Dim:
-        return 0
-
-    def bias_count(self) -> Dim:
-        return 0
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        check_convention(convention)
-        _dims(self.label, in_shape)
-        return 0
 
     def transcendentals(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Dim:
         _dims(self.label, in_shape)

@@ -95,3 +95,21 @@ class Layer:
     @property
     def label(self) -> str:
         return type(self).__name__
+
+
+class ParameterFree(Layer):
+    """A layer without weights or MACs (activations, pooling masks, reshapes, masks): both
+    counts are 0; ``macs`` still validates the input through ``output_shape``."""
+
+    __slots__ = ()
+
+    def weight_count(self) -> Dim:
+        return 0
+
+    def bias_count(self) -> Dim:
+        return 0
+
+    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
+        check_convention(convention)
+        self.output_shape(in_shape)
+        return 0
