@@ -256,6 +256,39 @@ def _print_trace(args: argparse.Namespace, at) -> int:
     return 0 if report.agrees in (None, True) else 1
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from symconv.bench import bench, format_table
+    from symconv.parse import parse_shape
+
+    hw = None
+    if args.input is not None:
+        hw = parse_shape(args.input, "--input")
+        if len(hw) != 2 or not all(isinstance(v, int) for v in hw):
+            raise SymconvError(f"--input takes H,W (two positive integers), got {args.input!r}")
+    devices = args.devices if args.devices == "all" else _positive(args.devices, "--devices")
+    result = bench(args.model, _positive(args.batch, "--batch"), hw, dtype=args.dtype,
+                   train=args.train, steps=_positive(args.steps, "--steps"),
+                   warmup=_positive(args.warmup, "--warmup", zero=True), devices=devices,
+                   optimizer=args.optimizer, init=args.init, xla_tuning=not args.xla_defaults,
+                   progress=False if args.quiet else None)
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    else:
+        print(format_table(result))
+    return 0
+
+
+def _positive(text: str, flag: str, zero: bool = False) -> int:
+    """A strictly parsed integer >= 1 (>= 0 with ``zero``)."""
+    item = str(text).strip()
+    if not item.isdigit() or len(item) > 9 or int(item) < (0 if zero else 1):
+        raise SymconvError(f"{flag}: expected a {'non-negative' if zero else 'positive'} "
+                           f"integer, got {text!r}")
+    return int(item)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -298,6 +331,30 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--input", help="H,W of the input (default: symbols H, W)")
     derive.add_argument("--format", choices=("latex", "markdown", "text"), default="text")
     derive.set_defaults(func=_cmd_derive)
+    bench = sub.add_parser("bench", help="run a built-in model jitted and data-parallel; time "
+                           "it against the device's peak FLOP/s")
+    bench.add_argument("model", help="a built-in model name (see `symconv models`)")
+    bench.add_argument("--batch", default="1", help="global batch size (default 1); a multiple "
+                       "of the number of devices")
+    bench.add_argument("--input", help="H,W of the input (default: the model's own size)")
+    bench.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    bench.add_argument("--train", action="store_true",
+                       help="time a full training step (loss, gradients, optimizer update)")
+    bench.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                       help="with --train: SGD with momentum 0.9 (default) or Adam")
+    bench.add_argument("--steps", default="10", help="timed steps (default 10)")
+    bench.add_argument("--warmup", default="2", help="untimed steps after compiling (default 2)")
+    bench.add_argument("--devices", default="all",
+                       help="'all' local devices (default) or how many, e.g. 1")
+    bench.add_argument("--init", choices=("fast", "model"), default="fast",
+                       help="parameter values: NumPy draw on the abstract model (default) or the "
+                       "model's own initialisers")
+    bench.add_argument("--xla-defaults", action="store_true",
+                       help="compile with XLA's default options (on CPU symconv turns XLA's "
+                       "YNNPACK fusions off, which were slower here)")
+    bench.add_argument("--format", choices=("table", "json"), default="table")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(func=_cmd_bench)
     return parser
 
 
