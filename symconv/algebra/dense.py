@@ -13,7 +13,7 @@ import sympy as sp
 
 from symconv.algebra._arith import Dim, as_dim, out, prod
 from symconv.algebra.conv import check_bool
-from symconv.algebra.layer import Layer, Shape, check_convention
+from symconv.algebra.layer import Layer, ParameterFree, Shape, check_convention
 from symconv.errors import ShapeMismatchError
 
 
@@ -71,7 +71,7 @@ class Dense(Layer):
 
 
 @dataclass(frozen=True, slots=True)
-class Flatten(Layer):
+class Flatten(ParameterFree):
     r"""$(d_1, \dots, d_k) \mapsto (\prod_i d_i,)$: no parameters, no FLOPs (a reshape)."""
 
     def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
@@ -79,17 +79,6 @@ class Flatten(Layer):
             raise ShapeMismatchError(f"Flatten: input shape {in_shape!r} must be a non-empty tuple")
         dims = [as_dim(d, f"Flatten: input dim {i}") for i, d in enumerate(in_shape)]
         return Shape((prod(dims),))
-
-    def weight_count(self) -> Dim:
-        return 0
-
-    def bias_count(self) -> Dim:
-        return 0
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        check_convention(convention)
-        self.output_shape(in_shape)
-        return 0
 
     def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
         return self.macs(in_shape, convention)

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from symconv.algebra._arith import Conditions, Dim, as_dim, is_concrete, out, prod
 from symconv.algebra.conv import conv_axis, pair
-from symconv.algebra.layer import Layer, Shape, check_convention
+from symconv.algebra.layer import ParameterFree, Shape, check_convention
 from symconv.algebra.padding import PaddingLike, normalize_padding
 from symconv.errors import ShapeMismatchError
 
@@ -50,7 +50,7 @@ def _hwc(layer: str, in_shape: Sequence[Dim]) -> tuple[Dim, Dim, Dim]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Pool2D(Layer):
+class _Pool2D(ParameterFree):
     window_shape: Dim | tuple[Dim, Dim]
     strides: Dim | tuple[Dim, Dim] | None = None
     padding: PaddingLike = "VALID"
@@ -74,17 +74,6 @@ class _Pool2D(Layer):
     def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
         gh, gw, c, conds = self._geometry(in_shape)
         return Shape((gh.out, gw.out, c), conds.items)
-
-    def weight_count(self) -> Dim:
-        return 0
-
-    def bias_count(self) -> Dim:
-        return 0
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        check_convention(convention)
-        self.output_shape(in_shape)
-        return 0
 
     _divides = False  # average pooling adds one division per output
 
@@ -121,23 +110,12 @@ class AvgPool2D(_Pool2D):
 
 
 @dataclass(frozen=True, slots=True)
-class GlobalAvgPool2D(Layer):
+class GlobalAvgPool2D(ParameterFree):
     r"""Mean over $H$ and $W$: $(H, W, C) \mapsto (C,)$ with $H W C$ FLOPs."""
 
     def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
         _, _, c = _hwc(self.label, in_shape)
         return Shape((c,))
-
-    def weight_count(self) -> Dim:
-        return 0
-
-    def bias_count(self) -> Dim:
-        return 0
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        check_convention(convention)
-        _hwc(self.label, in_shape)
-        return 0
 
     def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
         r"""$(H W - 1) C$ adds and $C$ divisions."""
