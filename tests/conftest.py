@@ -60,3 +60,13 @@ settings.register_profile(
 settings.register_profile("thorough", parent=settings.get_profile("ci"), max_examples=2000,
                           derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def all_proofs():
+    """Every proof module of ``proofs/``, built once per test session."""
+    from symconv.runner import default_proof_dir, proof_files, run_proofs
+
+    result = run_proofs(proof_files([REPO_ROOT / "proofs"]))
+    assert not result.errors, result.errors
+    return result.proofs
