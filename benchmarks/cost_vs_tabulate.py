@@ -11,9 +11,9 @@ import time
 import jax.numpy as jnp
 from flax import nnx
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.models.registry import MODELS
-from symconv.trace import trace
+from symconv.checks.trace import trace
 
 CASES = [("assignment-gap", (128, 128)), ("mobilenet_v1", (224, 224)),
          ("mobilenet_v1_0.5", (160, 160))]

@@ -13,7 +13,7 @@ alternation, ``repeats`` rounds, the order flipped every round (ABBA) so that dr
 machine's load falls on both; each timed sample is one step (several for steps under 50 ms,
 averaged), ended by ``block_until_ready`` (JAX) — PyTorch eager on CPU is synchronous. Reported:
 median and interquartile range per framework, and the ratio of the medians JAX / PyTorch (< 1:
-JAX faster). JAX: ``symconv.bench.prepare`` (the code of ``symconv bench``), one device,
+JAX faster). JAX: ``symconv.tools.bench.prepare`` (the code of ``symconv bench``), one device,
 parameters and optimizer state donated. PyTorch: ``torch.inference_mode()`` and ``model.eval()``
 for inference; ``model.train()``, ``zero_grad(set_to_none=True)``, ``backward()``, ``step()`` for
 training. Both: SGD with momentum 0.9, learning rate 1e-3; loss -mean log p[label] on the
@@ -43,7 +43,7 @@ sys.path.insert(0, str(HERE))
 import torch  # noqa: E402
 
 import torch_models  # noqa: E402
-from symconv import bench as B  # noqa: E402
+from symconv.tools import bench as B  # noqa: E402
 
 #: (model, input H x W, batch): sizes chosen so that one forward pass is 10-30 GFLOP.
 CASES = (
@@ -222,7 +222,7 @@ def triangle_rate(n: int) -> dict:
 
 
 def tracer_rate(n: int) -> dict:
-    """Random Conv2D configs traced with symbolic B, H, W (``symconv.trace``): the closed form,
+    """Random Conv2D configs traced with symbolic B, H, W (``symconv.checks.trace``): the closed form,
     evaluated at the config where its validity conditions hold (else the config traced at its
     concrete size, as a user would), must equal XLA's lowered count: configs verified per second.
     """
@@ -230,10 +230,10 @@ def tracer_rate(n: int) -> dict:
     from flax import nnx
     from hypothesis import HealthCheck, given, settings
 
-    from symconv import xla
+    from symconv.checks import xla
     from symconv.models import flax_layer
     from symconv.testing import conv2d_configs
-    from symconv.trace import trace
+    from symconv.checks.trace import trace
 
     seen, concrete = [], []
 
@@ -357,7 +357,7 @@ def render(rows, env, peak, triangle, tracer, with_compile, repeats) -> str:
             f"{triangle['xla_ms_per_config']:.1f} ms per config).", ""]
     if tracer:
         lines += [
-            f"**Tracer** (`symconv.trace`, same run): {tracer['configs']} random `Conv2D` configs "
+            f"**Tracer** (`symconv.checks.trace`, same run): {tracer['configs']} random `Conv2D` configs "
             f"traced with symbolic B, H, W, the closed form evaluated at the config and checked "
             f"equal to XLA's lowered count (exactly), in {tracer['seconds']:.1f} s: "
             f"**{tracer['configs_per_s']:.1f} configs/s**. Configs outside the validity "

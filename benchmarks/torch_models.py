@@ -163,7 +163,7 @@ def build(name: str, hw: tuple[int, int]) -> nn.Module:
     """The PyTorch model, its parameter count asserted equal to the Flax model's."""
     from flax import nnx
 
-    from symconv import xla
+    from symconv.checks import xla
     from symconv.models.registry import MODELS
 
     model = make(name, hw)

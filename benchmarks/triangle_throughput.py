@@ -14,7 +14,7 @@ import time
 from flax import nnx
 from hypothesis import HealthCheck, given, settings
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.models import flax_layer
 from symconv.testing import conv2d_configs
 

@@ -12,11 +12,11 @@ import jax
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra import Conv2D, same_pads
 from symconv.algebra.symbols import H, K, M, N, W, p
 from symconv.models import flax_layer
-from symconv.proof import Check, Claim, Derivation, Proof, Step, sample_check
+from symconv.report.proof import Check, Claim, Derivation, Proof, Step, sample_check
 
 Q, PART = "Q1", "A"
 

@@ -8,14 +8,15 @@ import matplotlib.pyplot as plt
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
-from symconv.algebra import Conv2D, ReLU, Stack, receptive
-from symconv.algebra._tidy import tidy
+from symconv.checks import xla
+from symconv.algebra import Stack, receptive
+from symconv.algebra.tidy import tidy
 from symconv.algebra.symbols import H, W
-from symconv.measure import gradient_support, predicted_window, xla_macs
-from symconv.models.assignment import AssignmentCNN, AssignmentConfig, trunk_stack
-from symconv.proof import Check, Claim, Derivation, Figure, Proof, Step
-from symconv.render.tables import stack_latex, stack_markdown
+from symconv.checks.measure import gradient_support, predicted_window, xla_macs
+from symconv.models.assignment import AssignmentCNN
+from symconv.algebra.nets.assignment import AssignmentConfig, trunk_stack
+from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
+from symconv.report.render.tables import stack_latex, stack_markdown
 
 Q, PART = "Q1", "B"
 CFG = AssignmentConfig.standard()

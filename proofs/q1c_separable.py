@@ -9,13 +9,14 @@ import numpy as np
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra import Conv2D, SeparableConv2D, depthwise_conv2d, pointwise_conv2d
 from symconv.algebra.symbols import H, K, M, N, W
-from symconv.measure import xla_macs
-from symconv.models.assignment import AssignmentCNN, AssignmentConfig, assignment_stack
-from symconv.models.assignment import trunk_stack
-from symconv.proof import Check, Claim, Derivation, Figure, Proof, Step, sample_check
+from symconv.checks.measure import xla_macs
+from symconv.models.assignment import AssignmentCNN
+from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
+from symconv.algebra.nets.assignment import trunk_stack
+from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step, sample_check
 
 Q, PART = "Q1", "C"
 STD = AssignmentConfig.standard()

@@ -9,10 +9,11 @@ import numpy as np
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
-from symconv.models.assignment import AssignmentCNN, AssignmentConfig, assignment_stack
-from symconv.proof import Check, Claim, Derivation, Figure, Proof, Step
-from symconv.render.tables import stack_latex, stack_markdown
+from symconv.checks import xla
+from symconv.models.assignment import AssignmentCNN
+from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
+from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
+from symconv.report.render.tables import stack_latex, stack_markdown
 
 Q, PART = "Q1", "D"
 IN = (128, 128, 3)

@@ -9,12 +9,14 @@ import numpy as np
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra.blocks import DenseBlock, ResidualBlock, dense_layer_channels
 from symconv.experiments.gradient_flow import ARCHS, first_layer_decay, run
-from symconv.models.densenet import DenseNet, DenseNetConfig, densenet_stack
-from symconv.models.resnet import ResNet, ResNetConfig, resnet_stack
-from symconv.proof import Check, Claim, Derivation, Figure, Proof, Step
+from symconv.models.densenet import DenseNet
+from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
+from symconv.models.resnet import ResNet
+from symconv.algebra.nets.resnet import ResNetConfig, resnet_stack
+from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
 
 Q = "Q2"
 k0, k, l = sp.symbols("k_0 k l", integer=True, positive=True)
@@ -154,8 +156,9 @@ def _part_d() -> tuple[list[Claim], Figure]:
     import jax
     import jax.numpy as jnp
 
-    from symconv.models.multimodal import MultiModalConfig, MultiModalDenseNet, masked_mean
-    from symconv.render.diagram import diagram
+    from symconv.models.multimodal import MultiModalDenseNet, masked_mean
+    from symconv.algebra.nets.multimodal import MultiModalConfig
+    from symconv.report.render.diagram import diagram
 
     d_img, d_txt, L = sp.symbols(r"d_{img} d_{txt} L", integer=True, positive=True)
     cfg = {f: MultiModalConfig.densenet121(fusion=f) for f in ("concat", "gated")}

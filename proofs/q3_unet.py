@@ -13,14 +13,14 @@ from flax import nnx
 
 from symconv.algebra import ConvTranspose2D
 from symconv.algebra.symbols import H, K, W
-from symconv import xla
-from symconv.algebra.unet import UNet as UNetSpec
-from symconv.algebra.unet import output_size
+from symconv.checks import xla
+from symconv.algebra.nets.unet import UNetGraph as UNetSpec
+from symconv.algebra.nets.unet import output_size
 from symconv.augment import elastic_deform
 from symconv.models.unet import UNet
 from symconv.models import flax_layer
-from symconv.proof import Check, Claim, Derivation, Figure, Proof, Step
-from symconv.transposed_steps import scatter_steps, transpose_matrix_view
+from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
+from symconv.experiments.transposed_steps import scatter_steps, transpose_matrix_view
 
 Q = "Q3"
 X = np.array([[1, 2], [3, 4]])

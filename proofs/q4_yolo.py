@@ -3,7 +3,7 @@ non-maximum suppression and grid-cell assignment on a worked example (c), anchor
 logistic centre constraint (d), and the architectures in numbers (e).
 
 Every number the source states is in a Claim's ``stated`` field only; the derived values come from
-``symconv.algebra.yolo_head`` and the registry's algebra, and the checks compare them with the
+``symconv.algebra.nets.yolo_head`` and the registry's algebra, and the checks compare them with the
 Flax models (``jax.eval_shape``, ``nnx.state`` of abstract models), ``symconv.detection`` and small
 NumPy re-implementations written here (IoU, greedy NMS, softmax/sigmoid, k-means fixed point).
 Nothing large is compiled or allocated: models are built with ``xla.abstract``.
@@ -22,20 +22,20 @@ import numpy as np
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra import Conv2D, Dense
-from symconv.algebra.darknet import (DarknetResidual, YoloV1Config, YoloV2Config,
+from symconv.algebra.nets.darknet import (DarknetResidual, YoloV1Config, YoloV2Config,
                                      darknet19_stack, darknet53_stack, yolov1_stack,
                                      yolov2_graph)
 from symconv.algebra.graph import Graph
-from symconv.algebra.yolo_head import (anchor_depth, box_count, grid_sizes,
+from symconv.algebra.nets.yolo_head import (anchor_depth, box_count, grid_sizes,
                                        max_confident_classes, v1_depth, v1_output)
 from symconv.detection import (convert_boxes, decode_yolo, euclidean_kmeans, iou_kmeans,
                                mean_best_iou, nms, pairwise_iou)
 from symconv.errors import ShapeMismatchError
 from symconv.models.registry import MODELS
 from symconv.models.yolo import ResidualUnit, YoloV1, YoloV2
-from symconv.proof import (Check, Claim, Derivation, Figure, Proof, Step, human, sample_check,
+from symconv.report.proof import (Check, Claim, Derivation, Figure, Proof, Step, human, sample_check,
                            values_equal)
 
 Q = "Q4"

@@ -21,11 +21,11 @@ from symconv.algebra import (
     pointwise_conv2d as pointwise_conv2d,
 )
 from symconv.errors import SymconvError as SymconvError
-from symconv.proof import Check as Check
-from symconv.proof import Claim as Claim
-from symconv.proof import Derivation as Derivation
-from symconv.proof import Proof as Proof
-from symconv.proof import Step as Step
-from symconv.proof import Verdict as Verdict
+from symconv.report.proof import Check as Check
+from symconv.report.proof import Claim as Claim
+from symconv.report.proof import Derivation as Derivation
+from symconv.report.proof import Proof as Proof
+from symconv.report.proof import Step as Step
+from symconv.report.proof import Verdict as Verdict
 
 __version__ = "0.1.0"

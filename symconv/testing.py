@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from symconv.algebra import Conv2D, ConvTranspose2D, SeparableConv2D
 from symconv.algebra.layer import Layer
-from symconv.triangle import check_layer
+from symconv.checks.triangle import check_layer
 from symconv.errors import (
     GroupsDoNotDivideChannelsError,
     InvalidPaddingError,

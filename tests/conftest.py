@@ -24,7 +24,7 @@ import pytest
 from flax import nnx  # noqa: F401
 from hypothesis import HealthCheck, settings
 
-import symconv.triangle  # noqa: F401
+import symconv.checks.triangle  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,7 +65,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture(scope="session")
 def all_proofs():
     """Every proof module of ``proofs/``, built once per test session."""
-    from symconv.runner import default_proof_dir, proof_files, run_proofs
+    from symconv.report.runner import proof_files, run_proofs
 
     result = run_proofs(proof_files([REPO_ROOT / "proofs"]))
     assert not result.errors, result.errors

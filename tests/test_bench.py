@@ -1,4 +1,4 @@
-"""`symconv bench` and :mod:`symconv.bench`: what it reports, never how fast.
+"""`symconv bench` and :mod:`symconv.tools.bench`: what it reports, never how fast.
 
 Timings are never asserted, only their structure and sanity (positive, ordered quartiles). The
 smoke test runs every registry model (entries added later included) at the smallest valid square
@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from symconv import bench as B
-from symconv.cli import main
+from symconv.tools import bench as B
+from symconv.tools.cli import main
 from symconv.errors import SymconvError
 from symconv.models.registry import MODELS
-from symconv.parallel import check_batch, nearest_valid_batches
+from symconv.tools.parallel import check_batch, nearest_valid_batches
 
 SLOW = os.environ.get("SYMCONV_SLOW") == "1"
 FAST_COMPILE = {"xla_backend_optimization_level": 0}
@@ -160,7 +160,7 @@ def test_indivisible_batch_names_batch_devices_and_nearest():
 
 
 def _compiled_flops(name: str, hw: tuple[int, int]) -> int:
-    """Independent side: the model jitted and compiled here, without symconv.bench or xla.py."""
+    """Independent side: the model jitted and compiled here, without symconv.tools.bench or xla.py."""
     entry = MODELS[name]
     graphdef, state = nnx.split(entry.build(hw))
     compiled = jax.jit(lambda s, x: nnx.merge(graphdef, s)(x)).lower(

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from symconv.cli import main
+from symconv.tools.cli import main
 
 
 def test_models_lists_builtins(capsys):

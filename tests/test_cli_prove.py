@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from symconv.cli import main
+from symconv.tools.cli import main
 
 ROOT = Path(__file__).parent.parent
 
@@ -42,7 +42,7 @@ def test_report_is_deterministic(report, tmp_path):
 _REFUTED = '''
 import sympy as sp
 from symconv.algebra import Conv2D
-from symconv.proof import Check, Claim, Derivation, Proof, Step
+from symconv.report.proof import Check, Claim, Derivation, Proof, Step
 
 def build():
     derived = Conv2D(3, 64, 5, strides=2, padding=2).param_count()

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from symconv.errors import SymconvError
-from symconv.experiments.gradient_flow import WIDTH, dense_growth, measure
+from symconv.experiments.gradient_flow import WIDTH, dense_growth, measure_gradient_flow
 
 
 def test_measure_is_deterministic_and_finite():
-    a = measure("dense", 3, seeds=2)
-    b = measure("dense", 3, seeds=2)
+    a = measure_gradient_flow("dense", 3, seeds=2)
+    b = measure_gradient_flow("dense", 3, seeds=2)
     assert a.norms.shape == (2, 3)
     assert np.isfinite(a.norms).all() and (a.norms > 0).all()
     assert np.array_equal(a.norms, b.norms)
@@ -27,4 +27,4 @@ def test_dense_budget_is_comparable(depth):
 @pytest.mark.parametrize("arch,depth", [("wide", 3), ("plain", 0)])
 def test_bad_arguments(arch, depth):
     with pytest.raises(SymconvError):
-        measure(arch, depth, seeds=1)
+        measure_gradient_flow(arch, depth, seeds=1)

@@ -7,12 +7,14 @@ import pytest
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
-from symconv.algebra._tidy import tidy
+from symconv.checks import xla
+from symconv.algebra.tidy import tidy
 from symconv.algebra.symbols import H, W
 from symconv.errors import SymconvError
-from symconv.models.assignment import AssignmentCNN, AssignmentConfig, assignment_stack
-from symconv.models.mobilenet import MobileNetConfig, MobileNetV1, mobilenet_stack
+from symconv.models.assignment import AssignmentCNN
+from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
+from symconv.models.mobilenet import MobileNetV1
+from symconv.algebra.nets.mobilenet import MobileNetConfig, mobilenet_stack
 from symconv.models.registry import MODELS
 
 ASSIGNMENT = {
@@ -69,7 +71,7 @@ def test_assignment_stage_shapes_symbolic(variant):
     x = jax.ShapeDtypeStruct(jax.export.symbolic_shape("B, H, W, 3"), jnp.float32)
     stages = jax.eval_shape(lambda s, x: nnx.merge(graphdef, s).features(x), state, x)
     rows = {r.name: r for r in assignment_stack(cfg.at(H, W)).table((H, W, 3)).rows}
-    from symconv._dimexpr import shape_to_sympy
+    from symconv.checks.dims import shape_to_sympy
 
     for name, value in stages.items():
         got = shape_to_sympy(value.shape[1:], {"H": H, "W": W})

@@ -7,14 +7,16 @@ import pytest
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
-from symconv._dimexpr import shape_to_sympy
-from symconv.algebra._tidy import tidy
+from symconv.checks import xla
+from symconv.checks.dims import shape_to_sympy
+from symconv.algebra.tidy import tidy
 from symconv.algebra.blocks import DenseBlock, ResidualBlock, dense_layer_channels, transition
 from symconv.algebra.symbols import H, W
 from symconv.errors import NonPositiveSizeError, SymconvError
-from symconv.models.densenet import DenseNet, DenseNetConfig, densenet_stack
-from symconv.models.resnet import ResNet, ResNetConfig, _Block, resnet_stack
+from symconv.models.densenet import DenseNet
+from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
+from symconv.models.resnet import ResNet, _Block
+from symconv.algebra.nets.resnet import ResNetConfig, resnet_stack
 
 TINY = DenseNetConfig(growth_rate=4, block_config=(2, 3), num_init_features=8, classes=5)
 TINY_CIFAR = DenseNetConfig.bc_cifar(16, 4)  # (16 - 4) / 6 = 2 layers per block

@@ -14,9 +14,9 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv import xla
-from symconv._dimexpr import shape_to_sympy
-from symconv.algebra.multimodal import MultiModalDenseNet as Spec
+from symconv.checks import xla
+from symconv.checks.dims import shape_to_sympy
+from symconv.algebra.nets.multimodal import MultiModalGraph as Spec
 from symconv.algebra.transformer import (
     Embedding,
     HeadsDoNotDivideError,
@@ -26,9 +26,10 @@ from symconv.algebra.transformer import (
     TransformerTextEncoder,
 )
 from symconv.errors import NonIntegerError, NonPositiveSizeError, ShapeMismatchError, SymconvError
-from symconv.models.densenet import DenseNetConfig
-from symconv.models.multimodal import MultiModalConfig, MultiModalDenseNet, TextEncoder, masked_mean
-from symconv.render.diagram import diagram
+from symconv.algebra.nets.densenet import DenseNetConfig
+from symconv.models.multimodal import MultiModalDenseNet, TextEncoder, masked_mean
+from symconv.algebra.nets.multimodal import MultiModalConfig
+from symconv.report.render.diagram import diagram
 
 TINY_IMAGE = DenseNetConfig.bc_cifar(10, 4)  # 3 blocks of one bottleneck layer, k = 4
 Bs, Ls = sp.symbols("B L", integer=True, positive=True)
@@ -345,7 +346,7 @@ def test_diagram_is_the_specs_structure(fusion, tmp_path):
 
 
 def test_diagram_of_a_plain_graph_is_a_chain():
-    from symconv.algebra.unet import UNet
+    from symconv.algebra.nets.unet import UNetGraph as UNet
 
     spec = UNet(base=2, depth=1)
     d = diagram(spec, (20, 20, 1))

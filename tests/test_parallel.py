@@ -1,4 +1,4 @@
-"""Data parallelism over 8 devices (:mod:`symconv.parallel`): the same numbers as on one device.
+"""Data parallelism over 8 devices (:mod:`symconv.tools.parallel`): the same numbers as on one device.
 
 The pytest process has already initialised JAX with one CPU device, so the checks run in one
 subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=8 JAX_PLATFORMS=cpu``; it
@@ -24,10 +24,10 @@ warnings.simplefilter("error")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(jax|flax)\..*")
 import jax, jax.numpy as jnp, numpy as np, optax
 from flax import nnx
-from symconv import bench as B
-from symconv.cli import main
+from symconv.tools import bench as B
+from symconv.tools.cli import main
 from symconv.errors import SymconvError
-from symconv.parallel import data_parallel
+from symconv.tools.parallel import data_parallel
 
 FAST = {"xla_backend_optimization_level": 0}
 out = {"devices": len(jax.devices())}

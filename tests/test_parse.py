@@ -4,7 +4,7 @@ import pytest
 import sympy as sp
 
 from symconv.errors import SymconvError, UnsafeInputError
-from symconv.parse import parse_assignments, parse_shape
+from symconv.algebra.parse import parse_assignments, parse_shape
 
 
 def test_shapes():

@@ -14,12 +14,12 @@ import jsonschema
 import numpy as np
 import pytest
 
-from symconv.proof import Verdict
-from symconv.render.figures import write_figures
-from symconv.render.json import report_json, report_schema
-from symconv.render.latex import report_latex
-from symconv.render.markdown import report_markdown
-from symconv.runner import load_proofs
+from symconv.report.proof import Verdict
+from symconv.report.render.figures import write_figures
+from symconv.report.render.json import report_json, report_schema
+from symconv.report.render.latex import report_latex
+from symconv.report.render.markdown import report_markdown
+from symconv.report.runner import load_proofs
 
 ROOT = Path(__file__).parent.parent
 FILE = ROOT / "proofs" / "q4_yolo.py"

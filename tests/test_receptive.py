@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from symconv.algebra import Conv2D, MaxPool2D, ReLU, Stack, receptive
 from symconv.errors import SymconvError
-from symconv.measure import gradient_support, predicted_window
+from symconv.checks.measure import gradient_support, predicted_window
 
 
 def test_recursion_is_the_closed_form_symbolically():

@@ -10,8 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from symconv.cli import main
-from symconv.render.json import report_schema
+from symconv.tools.cli import main
+from symconv.report.render.json import report_schema
 
 ROOT = Path(__file__).parent.parent
 HAVE_PDFLATEX = shutil.which("pdflatex") is not None

@@ -17,7 +17,7 @@ import pytest
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra import (
     AvgPool2D,
     Conv2D,

@@ -4,7 +4,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv.algebra._tidy import tidy
+from symconv.algebra.tidy import tidy
 
 X = sp.Symbol("X", integer=True, positive=True)
 

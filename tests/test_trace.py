@@ -5,16 +5,15 @@ import jax
 import jax.numpy as jnp
 import pytest
 import sympy as sp
-from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra.symbols import B, H, W
-from symconv.cli import main
+from symconv.tools.cli import main
 from symconv.errors import SymconvError
 from symconv.models.registry import MODELS
-from symconv.trace import trace
+from symconv.checks.trace import trace
 
 SYMBOLIC = ["assignment-gap", "mobilenet_v1", "mobilenet_v1_0.5"]  # heads without flatten
 

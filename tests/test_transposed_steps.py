@@ -2,7 +2,7 @@ r"""Assignment Q3(c) step by step: a transposed convolution as scatter-add, as $
 
 The example is the assignment's: input $x = [[1, 2], [3, 4]]$, kernel $w = [[1, 2], [3, 4]]$,
 stride 1, no padding. The expected output is never typed in: it is computed three other ways
-and they must agree with :func:`symconv.transposed_steps.scatter_steps`:
+and they must agree with :func:`symconv.experiments.transposed_steps.scatter_steps`:
 
 (a) the Flax layer ``flax_layer(ConvTranspose2D(1, 1, 2), rngs=nnx.Rngs(0))``;
 (b) the matrix view $C^\top \operatorname{vec}(x)$;
@@ -49,8 +49,8 @@ from symconv.errors import (
     SymconvError,
 )
 from symconv.models import flax_layer
-from symconv.proof import Derivation
-from symconv.transposed_steps import scatter_steps, transpose_matrix_view
+from symconv.report.proof import Derivation
+from symconv.experiments.transposed_steps import scatter_steps, transpose_matrix_view
 
 X = np.array([[1, 2], [3, 4]])  # assignment Q3(c): the input ...
 KERNEL = np.array([[1, 2], [3, 4]])  # ... and the kernel, stride 1, no padding

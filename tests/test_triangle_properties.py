@@ -10,7 +10,7 @@ Each property compares independent sides at a drawn configuration:
 
 The model and compiler sides are computed here with JAX directly (``jax.eval_shape``,
 ``jax.jit(...).lower(...).cost_analysis()``, ``nnx.state``; nothing is compiled), using
-``symconv.xla`` only for ``abstract`` (``nnx.eval_shape``): they do not rely on the helpers they
+``symconv.checks.xla`` only for ``abstract`` (``nnx.eval_shape``): they do not rely on the helpers they
 check. One property at the end checks the public ``assert_matches_xla`` on the same strategies.
 """
 
@@ -25,7 +25,7 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra import AvgPool2D, Conv2D, Dense, MaxPool2D
 from symconv.models import flax_layer
 from symconv.testing import (

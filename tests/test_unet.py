@@ -5,8 +5,8 @@ import pytest
 import sympy as sp
 from flax import nnx
 
-from symconv import xla
-from symconv.algebra.unet import InvalidUNetInputError, UNet as Spec, is_valid, output_size
+from symconv.checks import xla
+from symconv.algebra.nets.unet import InvalidUNetInputError, UNetGraph as Spec, is_valid, output_size
 from symconv.models.unet import UNet
 
 
@@ -49,7 +49,7 @@ def test_invalid_sizes_name_the_nearest_valid(n):
 
 @pytest.mark.parametrize("depth,padded", [(1, False), (2, False), (4, False), (3, True)])
 def test_valid_condition_closed_form(depth, padded):
-    from symconv.algebra.unet import valid_condition
+    from symconv.algebra.nets.unet import valid_condition
 
     n = sp.Symbol("n", integer=True, positive=True)
     cond = valid_condition(n, depth, padded)
@@ -60,7 +60,7 @@ def test_valid_condition_closed_form(depth, padded):
 @pytest.mark.parametrize("depth", [1, 2, 3])
 def test_symbolic_eval_shape_equals_the_algebra(depth):
     """jax.eval_shape on the valid sides n = n_min + 2^d t (t symbolic) gives the closed form."""
-    from symconv.algebra.unet import nearest_valid
+    from symconv.algebra.nets.unet import nearest_valid
 
     n_min = nearest_valid(1, depth)[1]
     model = xla.abstract(lambda: UNet(Spec(base=2, depth=depth), rngs=nnx.Rngs(0)))

@@ -1,4 +1,4 @@
-"""YOLOv1, Darknet-19, YOLOv2, Darknet-53 and YOLOv3: the algebra (symconv.algebra.darknet)
+"""YOLOv1, Darknet-19, YOLOv2, Darknet-53 and YOLOv3: the algebra (symconv.algebra.nets.darknet)
 against the Flax NNX models (nnx.state parameters, jax.eval_shape shapes, concrete and
 symbolic) and XLA (lowered-HLO FLOPs: exact at small sizes, within float32 accumulation at full
 size); head shapes against the papers' definitions, written out here; bad sizes rejected."""
@@ -11,10 +11,10 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv import xla
-from symconv._dimexpr import shape_to_sympy
+from symconv.checks import xla
+from symconv.checks.dims import shape_to_sympy
 from symconv.algebra import Conv2D
-from symconv.algebra.darknet import (
+from symconv.algebra.nets.darknet import (
     DARKNET53_TAPS,
     Darknet19Config,
     Darknet53Config,
@@ -34,7 +34,7 @@ from symconv.algebra.darknet import (
     yolov2_graph,
     yolov3_graph,
 )
-from symconv.algebra.yolo_head import box_count, v1_output
+from symconv.algebra.nets.yolo_head import box_count, v1_output
 from symconv.errors import SymconvError
 from symconv.models.yolo import (
     ConvUnit,
@@ -191,10 +191,10 @@ def test_symbolic_any_side(full, name):
 
 @pytest.mark.parametrize("name", ["darknet19", "yolov3"])
 def test_traced_closed_form_equals_the_algebra(name):
-    """symconv.trace prices the jaxpr op by op with symbolic B, H, W (Darknet-19) or n = 32 t
+    """symconv.checks.trace prices the jaxpr op by op with symbolic B, H, W (Darknet-19) or n = 32 t
     (YOLOv3): its closed form equals the algebra's, identically in the symbols."""
     from symconv.algebra.symbols import B, W
-    from symconv.trace import trace
+    from symconv.checks.trace import trace
 
     factory, spec = TINY[name][:2]
     result = trace(xla.abstract(factory), "B, H, W, 3" if name == "darknet19" else
@@ -218,7 +218,7 @@ def test_yolov1_receptive_fields(full):
 
 def test_cli_cost_and_models_list_the_yolos(capsys):
     """`symconv cost` renders a three-output graph; `symconv models` lists every entry."""
-    from symconv.cli import main
+    from symconv.tools.cli import main
 
     assert main(["cost", "yolov3", "--input", "1,416,416,3"]) == 0
     out = capsys.readouterr().out

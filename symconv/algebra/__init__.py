@@ -4,10 +4,8 @@ from symconv.algebra import symbols as symbols
 from symconv.algebra.conv import Conv2D as Conv2D
 from symconv.algebra.dense import Dense as Dense
 from symconv.algebra.dense import Flatten as Flatten
-from symconv.algebra import darknet as darknet
-from symconv.algebra import multimodal as multimodal
+from symconv.algebra import nets as nets
 from symconv.algebra import transformer as transformer
-from symconv.algebra import yolo_head as yolo_head
 from symconv.algebra.darknet_layers import DarknetConv as DarknetConv
 from symconv.algebra.darknet_layers import DarknetResidual as DarknetResidual
 from symconv.algebra.darknet_layers import LeakyReLU as LeakyReLU

@@ -27,7 +27,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, as_dim, floordiv, out
+from symconv.algebra.arith import Dim, as_dim, floordiv, out
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.elementwise import ReLU
 from symconv.algebra.layer import Layer, Shape, check_convention

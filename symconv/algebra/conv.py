@@ -23,7 +23,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import (
+from symconv.algebra.arith import (
     Conditions,
     Dim,
     as_dim,
@@ -33,7 +33,7 @@ from symconv.algebra._arith import (
     mod,
     out,
 )
-from symconv.algebra._tidy import tidy
+from symconv.algebra.tidy import tidy
 from symconv.algebra.layer import Layer, Shape, check_convention, spatial_input
 from symconv.algebra.padding import PaddingLike, normalize_padding, same_pads
 from symconv.algebra.taps import by_residue, missed_taps, missed_taps_mod

@@ -1,5 +1,5 @@
 r"""Darknet's layers in closed form (Redmon & Farhadi 2017, 2018): shapes, parameters, MACs and
-FLOPs as XLA counts them, for :mod:`symconv.algebra.darknet`'s networks.
+FLOPs as XLA counts them, for :mod:`symconv.algebra.nets.darknet`'s networks.
 
 Layer specs: :class:`LeakyReLU`, :class:`Dropout`, :class:`Reorg`, :class:`Upsample`,
 :class:`Reshape`, :class:`DarknetConv`, :class:`DarknetResidual`. Each knows its receptive-field
@@ -26,8 +26,8 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra import receptive
-from symconv.algebra._arith import Conditions, Dim, as_dim, floordiv, is_concrete, out, prod
+from symconv.algebra import receptive  # noqa: I001
+from symconv.algebra.arith import Conditions, Dim, as_dim, floordiv, is_concrete, out, prod
 from symconv.algebra.conv import Conv2D, check_bool
 from symconv.algebra.elementwise import _Elementwise, _dims
 from symconv.algebra.layer import Layer, ParameterFree, Shape, check_convention

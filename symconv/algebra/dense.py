@@ -11,7 +11,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, as_dim, out, prod
+from symconv.algebra.arith import Dim, as_dim, out, prod
 from symconv.algebra.conv import check_bool
 from symconv.algebra.layer import Layer, ParameterFree, Shape, check_convention
 from symconv.errors import ShapeMismatchError

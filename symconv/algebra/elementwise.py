@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from symconv.algebra._arith import Dim, as_dim, out, prod
+from symconv.algebra.arith import Dim, as_dim, out, prod
 from symconv.algebra.layer import ParameterFree, Shape, check_convention
 from symconv.errors import ShapeMismatchError
 

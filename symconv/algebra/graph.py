@@ -16,7 +16,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, out
+from symconv.algebra.arith import Dim, out
 from symconv.algebra.layer import Layer, Shape
 from symconv.algebra.stack import LayerRow, StackTable
 

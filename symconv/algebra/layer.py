@@ -6,7 +6,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, as_dim, out
+from symconv.algebra.arith import Dim, as_dim, out
 from symconv.errors import InvalidConventionError, ShapeMismatchError
 
 CONVENTIONS = ("dense", "exact")
@@ -86,9 +86,9 @@ class Layer:
         return self.output_shape(in_shape).conditions
 
     def derive(self, in_shape: Sequence[Dim]):
-        """Step-by-step derivation (:func:`symconv.derive.derive`): ``.latex()``,
+        """Step-by-step derivation (:func:`symconv.report.derive.derive`): ``.latex()``,
         ``.markdown()``, and rendered math in Jupyter."""
-        from symconv.derive import derive
+        from symconv.report.derive import derive
 
         return derive(self, in_shape)
 

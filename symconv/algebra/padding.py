@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Union
 
-from symconv.algebra._arith import Dim, as_dim, ceildiv, floordiv, out, smax
+from symconv.algebra.arith import Dim, as_dim, ceildiv, floordiv, out, smax
 from symconv.errors import InvalidPaddingError, SymconvError
 
 PaddingLike = Union[str, int, tuple]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from symconv.algebra._arith import Conditions, Dim, as_dim, is_concrete, out, prod
+from symconv.algebra.arith import Conditions, Dim, as_dim, is_concrete, out, prod
 from symconv.algebra.conv import conv_axis, pair
 from symconv.algebra.layer import ParameterFree, Shape, check_convention
 from symconv.algebra.padding import PaddingLike, normalize_padding

@@ -27,9 +27,9 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, out
+from symconv.algebra.arith import Dim, out
 from symconv.algebra.conv import Conv2D, conv_axis
-from symconv.algebra._arith import Conditions
+from symconv.algebra.arith import Conditions
 from symconv.algebra.dense import Dense, Flatten
 from symconv.algebra.elementwise import ReLU, Softmax
 from symconv.algebra.layer import Layer

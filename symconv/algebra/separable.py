@@ -19,7 +19,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, as_dim, out
+from symconv.algebra.arith import Dim, as_dim, out
 from symconv.algebra.conv import Conv2D, check_bool
 from symconv.algebra.layer import Layer, Shape
 from symconv.algebra.padding import PaddingLike

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, out
+from symconv.algebra.arith import Dim, out
 from symconv.algebra.layer import Layer, Shape
 from symconv.algebra.receptive import IDENTITY, GLOBAL, Field, step, windows
 from symconv.errors import SymconvError

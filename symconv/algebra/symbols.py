@@ -39,7 +39,7 @@ DESCRIPTIONS: dict[sp.Symbol, str] = {
 }
 
 
-def positive_int(name: str) -> sp.Symbol:
+def positive_symbol(name: str) -> sp.Symbol:
     """A fresh positive-integer symbol. ``name`` must be a plain identifier (never parsed)."""
     if not name.isidentifier():
         from symconv.errors import UnsafeInputError

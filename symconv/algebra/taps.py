@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symconv.algebra._arith import Conditions, Dim, ceildiv, is_concrete, out, smax, smin
+from symconv.algebra.arith import Conditions, Dim, ceildiv, is_concrete, out, smax, smin
 from symconv.errors import SymconvError
 
 

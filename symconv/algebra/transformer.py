@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symconv.algebra._arith import Conditions, Dim, as_dim, is_concrete, mod, out, prod, simplify
+from symconv.algebra.arith import Conditions, Dim, as_dim, is_concrete, mod, out, prod, simplify
 from symconv.algebra.conv import check_bool
 from symconv.algebra.graph import Graph
 from symconv.algebra.layer import Layer, ParameterFree, Shape, check_convention

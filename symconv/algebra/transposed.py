@@ -27,7 +27,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Conditions, Dim, is_concrete, out, smax
+from symconv.algebra.arith import Conditions, Dim, is_concrete, out, smax
 from symconv.algebra.conv import check_bool, pair
 from symconv.algebra.layer import Layer, Shape, check_convention, spatial_input
 from symconv.algebra.taps import missed_taps
@@ -37,7 +37,7 @@ from symconv.errors import (
     OutputPaddingTooLargeError,
     SymconvError,
 )
-from symconv.algebra._arith import as_dim
+from symconv.algebra.arith import as_dim
 
 
 def _nonneg_pair(value: object, what: str) -> tuple[Dim, Dim]:

@@ -38,7 +38,7 @@ def dense_growth(depth: int, width: int = WIDTH) -> int:
     return best
 
 
-class Stack(nnx.Module):
+class ConvStack(nnx.Module):
     def __init__(self, arch: str, depth: int, *, rngs: nnx.Rngs, width: int = WIDTH):
         if arch not in ARCHS:
             raise SymconvError(f"arch={arch!r} must be one of {ARCHS}")
@@ -73,12 +73,12 @@ class GradientFlow:
         return float(np.median(self.norms[:, 0] / self.norms[:, -1]))
 
 
-def measure(arch: str, depth: int, seeds: int = 3, batch: int = 4) -> GradientFlow:
+def measure_gradient_flow(arch: str, depth: int, seeds: int = 3, batch: int = 4) -> GradientFlow:
     """Gradient norms per layer for ``seeds`` initialisations."""
     def init(key):  # built inside jit: one compile for every initialiser of every layer
-        return nnx.split(Stack(arch, depth, rngs=nnx.Rngs(params=key)))[1]
+        return nnx.split(ConvStack(arch, depth, rngs=nnx.Rngs(params=key)))[1]
 
-    graphdef = nnx.split(nnx.eval_shape(lambda: Stack(arch, depth, rngs=nnx.Rngs(0))))[0]
+    graphdef = nnx.split(nnx.eval_shape(lambda: ConvStack(arch, depth, rngs=nnx.Rngs(0))))[0]
     init = jax.jit(init, compiler_options=FAST_COMPILE)
 
     @functools.partial(jax.jit, compiler_options=FAST_COMPILE)
@@ -111,4 +111,4 @@ def first_layer_decay(results: list[GradientFlow], arch: str) -> float:
 @functools.lru_cache(maxsize=4)
 def run(depths=(6, 12, 24), seeds: int = 3) -> tuple[GradientFlow, ...]:
     """Every architecture at every depth (cached: the report renders it more than once)."""
-    return tuple(measure(arch, d, seeds) for d in depths for arch in ARCHS)
+    return tuple(measure_gradient_flow(arch, d, seeds) for d in depths for arch in ARCHS)

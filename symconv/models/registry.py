@@ -14,10 +14,12 @@ from flax import nnx
 
 from symconv.algebra import Stack
 from symconv.algebra.graph import Graph
-from symconv.algebra._arith import Dim
+from symconv.algebra.arith import Dim
 from symconv.errors import SymconvError
-from symconv.models.assignment import AssignmentCNN, AssignmentConfig, assignment_stack
-from symconv.models.mobilenet import MobileNetConfig, MobileNetV1, mobilenet_stack
+from symconv.models.assignment import AssignmentCNN
+from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
+from symconv.models.mobilenet import MobileNetV1
+from symconv.algebra.nets.mobilenet import MobileNetConfig, mobilenet_stack
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,22 +55,24 @@ def _mobilenet(name: str, alpha: float, text: str) -> ModelEntry:
 
 
 def _densenet(name: str, cfg, text: str, hw=(224, 224)) -> ModelEntry:
-    from symconv.models.densenet import DenseNet, densenet_stack
+    from symconv.models.densenet import DenseNet
+    from symconv.algebra.nets.densenet import densenet_stack
 
     return ModelEntry(name, text, algebra=lambda hw: densenet_stack(cfg),
                       build=lambda hw: DenseNet(cfg, rngs=nnx.Rngs(0)), default_hw=hw)
 
 
 def _resnet(name: str, cfg, text: str) -> ModelEntry:
-    from symconv.models.resnet import ResNet, resnet_stack
+    from symconv.models.resnet import ResNet
+    from symconv.algebra.nets.resnet import resnet_stack
 
     return ModelEntry(name, text, algebra=lambda hw: resnet_stack(cfg),
                       build=lambda hw: ResNet(cfg, rngs=nnx.Rngs(0)), default_hw=(224, 224))
 
 
 def _more() -> list[ModelEntry]:
-    from symconv.models.densenet import DenseNetConfig as D
-    from symconv.models.resnet import ResNetConfig as R
+    from symconv.algebra.nets.densenet import DenseNetConfig as D
+    from symconv.algebra.nets.resnet import ResNetConfig as R
 
     return [
         _densenet("densenet121", D.densenet121(), "DenseNet-121 (k=32, BC), ImageNet"),
@@ -83,7 +87,7 @@ def _more() -> list[ModelEntry]:
 
 
 def _unets() -> list[ModelEntry]:
-    from symconv.algebra.unet import UNet as Spec
+    from symconv.algebra.nets.unet import UNetGraph as Spec
     from symconv.models.unet import UNet
 
     def entry(name, spec, text, hw):
@@ -97,7 +101,7 @@ def _unets() -> list[ModelEntry]:
 
 
 def _yolos() -> list[ModelEntry]:
-    from symconv.algebra import darknet as D
+    from symconv.algebra.nets import darknet as D
     from symconv.models import yolo as Y
 
     def v1(hw):

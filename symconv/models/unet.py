@@ -1,6 +1,6 @@
 """U-Net in Flax NNX (Ronneberger et al., 2015, Fig. 1): unpadded ('VALID') as in the paper, or
 padded ('SAME'); configurable depth, base width and classes. The algebra is
-:class:`symconv.algebra.unet.UNet` (same hyper-parameters).
+:class:`symconv.algebra.nets.unet.UNetGraph` (same hyper-parameters).
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from symconv.algebra.unet import UNet as UNetSpec
-from symconv.algebra.unet import check_input
+from symconv.algebra.nets.unet import UNetGraph, check_unet_input
 
 
 def center_crop(x: jax.Array, h: int, w: int) -> jax.Array:
@@ -29,7 +28,7 @@ class _Double(nnx.Module):
 
 
 class UNet(nnx.Module):
-    def __init__(self, spec: UNetSpec = UNetSpec(), *, rngs: nnx.Rngs):
+    def __init__(self, spec: UNetGraph = UNetGraph(), *, rngs: nnx.Rngs):
         self.spec = spec
         pad = "SAME" if spec.padded else "VALID"
         widths = [spec.base * 2 ** i for i in range(spec.depth + 1)]
@@ -46,7 +45,7 @@ class UNet(nnx.Module):
     def __call__(self, x):
         for n in x.shape[1:3]:
             if isinstance(n, int):
-                check_input(n, self.spec.depth, self.spec.padded)
+                check_unet_input(n, self.spec.depth, self.spec.padded)
         skips = []
         for i, block in enumerate(self.down):
             x = block(x)

@@ -1,6 +1,6 @@
 """YOLOv1, Darknet-19, YOLOv2, Darknet-53 and YOLOv3 in Flax NNX (NHWC activations, HWIO
 kernels). The layers and their hyper-parameters are the specs of
-:mod:`symconv.algebra.darknet` (one architecture table, the papers'); the wiring (passthrough,
+:mod:`symconv.algebra.nets.darknet` (one architecture table, the papers'); the wiring (passthrough,
 upsampling, concatenation order, outputs) is written here, as in Darknet's cfg files.
 
 Public names: the configs :class:`YoloV1Config`, :class:`Darknet19Config`,
@@ -22,7 +22,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from symconv.algebra import Conv2D, Dense, Flatten, GlobalAvgPool2D, MaxPool2D, Softmax
-from symconv.algebra.darknet import (
+from symconv.algebra.nets.darknet import (
     DARKNET19_PASSTHROUGH,
     DARKNET53_TAPS,
     NETWORK_STRIDE,
@@ -41,7 +41,7 @@ from symconv.algebra.darknet import (
     YoloV2Graph,
     YoloV3Config,
     YoloV3Graph,
-    check_input,
+    check_yolo_input,
     darknet19_stack,
     darknet53_stack,
     yolov1_stack,
@@ -72,7 +72,7 @@ def upsample(x: jax.Array, factor: int = 2) -> jax.Array:
 
 
 class ConvUnit(nnx.Module):
-    """A :class:`~symconv.algebra.darknet.DarknetConv`: conv (padding K//2), batch norm (then
+    """A :class:`~symconv.algebra.nets.darknet.DarknetConv`: conv (padding K//2), batch norm (then
     no bias), leaky ReLU."""
 
     def __init__(self, spec: DarknetConv, *, train: bool = False, rngs: nnx.Rngs):
@@ -92,7 +92,7 @@ class ConvUnit(nnx.Module):
 
 
 class ResidualUnit(nnx.Module):
-    """A :class:`~symconv.algebra.darknet.DarknetResidual`: ``x + expand(reduce(x))``."""
+    """A :class:`~symconv.algebra.nets.darknet.DarknetResidual`: ``x + expand(reduce(x))``."""
 
     def __init__(self, spec: DarknetResidual, *, train: bool = False, rngs: nnx.Rngs):
         reduce, expand = spec.stack().layers
@@ -104,7 +104,7 @@ class ResidualUnit(nnx.Module):
 
 
 def build_layer(spec: Layer, *, train: bool = False, rngs: nnx.Rngs) -> nnx.Module:
-    """The Flax NNX module for one layer spec of :mod:`symconv.algebra.darknet` (or a plain
+    """The Flax NNX module for one layer spec of :mod:`symconv.algebra.nets.darknet` (or a plain
     one: conv, dense, pooling, flatten, softmax)."""
     if isinstance(spec, DarknetConv):
         return ConvUnit(spec, train=train, rngs=rngs)
@@ -128,7 +128,7 @@ def build_layer(spec: Layer, *, train: bool = False, rngs: nnx.Rngs) -> nnx.Modu
 
 
 class StackNet(nnx.Module):
-    """A :class:`~symconv.algebra.darknet.DarknetStack` as a network: its layers in order;
+    """A :class:`~symconv.algebra.nets.darknet.DarknetStack` as a network: its layers in order;
     ``features(x, taps)`` also returns the outputs of the layers named in ``taps``."""
 
     def __init__(self, stack: DarknetStack, *, train: bool = False, rngs: nnx.Rngs):
@@ -153,7 +153,7 @@ def _check(title: str, x, strides) -> None:
         raise ShapeMismatchError(f"{title}: input of shape {x.shape} must be NHWC (4 axes)")
     dims = tuple(x.shape[1:])
     if all(isinstance(d, int) for d in dims):
-        check_input(title, dims, strides)
+        check_yolo_input(title, dims, strides)
 
 
 class YoloV1(StackNet):

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from symconv.proof import Proof  # noqa: E402
+from symconv.report.proof import Proof  # noqa: E402
 
 STYLE = {"figure.dpi": 110, "savefig.dpi": 110, "font.size": 9, "axes.grid": True,
          "grid.alpha": 0.3, "figure.figsize": (6.0, 3.4)}

@@ -36,9 +36,9 @@ import numpy as np
 import sympy as sp
 from flax import nnx
 
-from symconv._dimexpr import dim_to_sympy
-from symconv.algebra._arith import Conditions, is_concrete, out
-from symconv.algebra._tidy import tidy
+from symconv.checks.dims import dim_to_sympy
+from symconv.algebra.arith import Conditions, is_concrete, out
+from symconv.algebra.tidy import tidy
 from symconv.algebra.padding import same_pads
 from symconv.algebra.pooling import reduce_window_flops
 from symconv.algebra.taps import lhs_dilated_taps, missed_taps

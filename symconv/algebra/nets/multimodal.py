@@ -13,15 +13,15 @@ features $x_{img} \in \mathbb{R}^{d_{img}}$ and text features $x_{txt} \in \math
 
 Then $\text{softmax}(W_c z + b_c)$. Every total is the sum over the parts
 (:class:`symconv.algebra.graph.Graph`); ``wiring()`` says which group of parts feeds which, for
-:mod:`symconv.render.diagram`.
+:mod:`symconv.report.render.diagram`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from symconv.algebra._arith import Dim, as_dim, out
+from symconv.algebra.arith import Dim, as_dim, out
 from symconv.algebra.dense import Dense
 from symconv.algebra.elementwise import Softmax
 from symconv.algebra.graph import Graph
@@ -34,9 +34,11 @@ from symconv.algebra.transformer import (
     _features,
     _merge_conditions,
     _sequence,
+    check_activation,
     check_heads,
 )
-from symconv.errors import ShapeMismatchError, SymconvError
+from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
+from symconv.errors import NonIntegerError, NonPositiveSizeError, ShapeMismatchError, SymconvError
 
 FUSIONS = ("concat", "gated", "cross")
 
@@ -211,7 +213,7 @@ def _expand(prefix: str, spec: Layer, in_shape: tuple) -> list[tuple[str, Layer,
 
 
 @dataclass(frozen=True, slots=True)
-class MultiModalDenseNet(Graph):
+class MultiModalGraph(Graph):
     r"""Image branch + text encoder + fusion + classifier, as one spec.
 
     ``image`` maps $(H, W, C)$ to a vector $(d_{img},)$ (e.g. a DenseNet's layers up to global
@@ -334,3 +336,86 @@ class MultiModalDenseNet(Graph):
             group = name.split(".")[0]
             totals[group] = out(totals.get(group, 0) + layer.param_count())
         return totals
+
+
+def _positive(value: object, what: str, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NonIntegerError(f"MultiModalConfig: {what}={value!r} must be an int")
+    if value < (0 if allow_zero else 1):
+        raise NonPositiveSizeError(f"MultiModalConfig: {what}={value} must be >= "
+                                   f"{0 if allow_zero else 1}")
+    return value
+
+
+#: the default image branch: DenseNet-BC (L = 40, k = 12) for 32x32 images, 132 features
+DEFAULT_IMAGE = DenseNetConfig.bc_cifar(depth=40, growth_rate=12)
+
+
+@dataclass(frozen=True, slots=True)
+class MultiModalConfig:
+    """Image branch (a DenseNet config, or a mapping of overrides of the default small
+    DenseNet-BC), text encoder sizes, fusion and classes."""
+
+    image: DenseNetConfig = DEFAULT_IMAGE
+    vocab_size: int = 1000
+    max_len: int = 32
+    d_model: int = 64
+    heads: int = 4
+    layers: int = 2
+    d_ff: int = 128
+    fusion: str = "concat"
+    classes: int = 10
+    pad_id: int = 0
+    activation: str = "gelu"
+    norm_first: bool = True
+    fusion_features: int | None = None  # gated fusion's width; default d_model
+
+    def __post_init__(self) -> None:
+        if isinstance(self.image, Mapping):
+            object.__setattr__(self, "image", replace(DEFAULT_IMAGE, **self.image))
+        if not isinstance(self.image, DenseNetConfig):
+            raise SymconvError(f"MultiModalConfig: image={self.image!r} must be a "
+                               f"DenseNetConfig or a mapping of its fields")
+        for name in ("vocab_size", "max_len", "d_model", "heads", "layers", "d_ff", "classes"):
+            _positive(getattr(self, name), name)
+        _positive(self.pad_id, "pad_id", allow_zero=True)
+        if self.pad_id >= self.vocab_size:
+            raise SymconvError(f"MultiModalConfig: pad_id={self.pad_id} must be a token id "
+                               f"< vocab_size={self.vocab_size}")
+        if self.fusion_features is not None:
+            _positive(self.fusion_features, "fusion_features")
+        check_heads(self.d_model, self.heads, "MultiModalConfig")
+        check_fusion(self.fusion, "MultiModalConfig")
+        check_activation(self.activation, "MultiModalConfig")
+        if not isinstance(self.norm_first, bool):
+            raise SymconvError(f"MultiModalConfig: norm_first={self.norm_first!r} must be a bool")
+
+    @classmethod
+    def densenet121(cls, **overrides) -> MultiModalConfig:
+        """DenseNet-121 image branch (1024 features) with a 4-layer, 256-wide text encoder over
+        a BERT-sized vocabulary (30,522 tokens, up to 128 of them)."""
+        return cls(**{"image": DenseNetConfig.densenet121(), "vocab_size": 30522,
+                      "max_len": 128, "d_model": 256, "heads": 8, "layers": 4, "d_ff": 1024,
+                      **overrides})
+
+    @property
+    def image_features(self) -> int:
+        return self.image.channels()[-1]
+
+    def text_spec(self) -> TransformerTextEncoder:
+        return TransformerTextEncoder(self.vocab_size, self.max_len, self.d_model, self.heads,
+                                      self.layers, self.d_ff, self.activation, self.norm_first,
+                                      pool=self.fusion != "cross")
+
+    def spec(self) -> MultiModalGraph:
+        """The algebra of this network (inputs ``((H, W, 3), (L,))``)."""
+        return MultiModalGraph(image_stack(self.image), self.text_spec(), self.fusion,
+                              self.classes, self.fusion_features)
+
+
+def image_stack(cfg: DenseNetConfig) -> Stack:
+    """``densenet_stack(cfg)`` without its classifier and softmax: features after global
+    average pooling, ``(H, W, 3) -> (c,)``."""
+    full = densenet_stack(cfg)
+    keep = [i for i, n in enumerate(full.names) if n not in ("classifier", "softmax")]
+    return Stack(tuple(full.layers[i] for i in keep), tuple(full.names[i] for i in keep))

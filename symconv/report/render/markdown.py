@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from symconv.proof import Claim, Proof, Verdict, human, to_latex
-from symconv.render.json import summary_counts
+from symconv.report.proof import Claim, Proof, Verdict, human, to_latex
+from symconv.report.render.json import summary_counts
 
 CONVENTIONS = """\
 - **MAC**: one multiply-accumulate. **FLOPs** of a convolution or matrix product = 2 x MACs

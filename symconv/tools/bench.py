@@ -3,7 +3,7 @@
 ``bench(name, batch, hw)`` jits one forward call (batch norm in inference mode) or, with
 ``train=True``, one full training step (forward, loss, ``nnx.value_and_grad``, an optax update
 through ``nnx.Optimizer``; the state buffers are donated), sharded data-parallel over the chosen
-devices (:mod:`symconv.parallel`). It times lowering and compilation apart from the steps, then
+devices (:mod:`symconv.tools.parallel`). It times lowering and compilation apart from the steps, then
 ``warmup`` untimed and ``steps`` timed calls, each ended by ``block_until_ready``, and returns a
 :class:`BenchResult`: step time (median, quartiles, min, max), images/s, FLOPs per step, the
 achieved FLOP/s and their fraction of the device's peak.
@@ -56,7 +56,7 @@ import numpy as np
 from flax import nnx
 
 from symconv.errors import SymconvError
-from symconv.parallel import DataParallel, data_parallel
+from symconv.tools.parallel import DataParallel, data_parallel
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 OPTIMIZERS = ("sgd", "adam")
@@ -246,7 +246,7 @@ def is_classifier(name: str, hw: tuple[int, int]) -> bool:
     return isinstance(algebra, Stack) and isinstance(algebra.layers[-1], Softmax)
 
 
-def check_input(name: str, hw: Sequence[int]) -> tuple[int, int]:
+def check_bench_input(name: str, hw: Sequence[int]) -> tuple[int, int]:
     """``(H, W)`` as ints, valid for model ``name`` according to its algebra."""
     if (len(hw) != 2 or any(not isinstance(v, int) or isinstance(v, bool) or v < 1
                              for v in hw)):
@@ -264,7 +264,7 @@ def small_valid_hw(name: str, minimum: int = 32) -> tuple[int, int]:
     limit = max(minimum, *entry.default_hw)
     for side in range(minimum, limit + 1):
         try:
-            hw = check_input(name, (side, side))
+            hw = check_bench_input(name, (side, side))
             _abstract_model(name, hw)
         except SymconvError:
             continue
@@ -466,7 +466,7 @@ def prepare(name: str, batch: int, hw: Sequence[int] | None = None, *, dtype: st
         raise SymconvError(f"optimizer {optimizer!r} must be one of {OPTIMIZERS}")
     if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
         raise SymconvError(f"--batch must be a positive integer, got {batch!r}")
-    hw = check_input(name, tuple(hw) if hw is not None else entry.default_hw)
+    hw = check_bench_input(name, tuple(hw) if hw is not None else entry.default_hw)
     dp = devices if isinstance(devices, DataParallel) else data_parallel(devices)
     dp.check_batch(batch)
     jdtype = DTYPES[dtype]
@@ -600,11 +600,11 @@ class _Progress:
             print(file=sys.stderr, flush=True)
 
 
-def measure(work: Workload, *, steps: int = 10, warmup: int = 2, init: str = "fast",
+def measure_workload(work: Workload, *, steps: int = 10, warmup: int = 2, init: str = "fast",
             progress: bool | None = None,
             compiler_options: dict[str, Any] | None = None) -> BenchResult:
     """Lower, compile, warm up and time ``work``; see :func:`bench`."""
-    from symconv.xla import FLOAT32_EXACT, flops_agree
+    from symconv.checks.xla import FLOAT32_EXACT, flops_agree
 
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise SymconvError(f"--steps must be a positive integer, got {steps!r}")
@@ -697,7 +697,7 @@ def bench(name: str, batch: int = 1, hw: Sequence[int] | None = None, dtype: str
     """
     work = prepare(name, batch, hw, dtype=dtype, train=train, devices=devices,
                    optimizer=optimizer, init=init, xla_tuning=xla_tuning)
-    return measure(work, steps=steps, warmup=warmup, init=init, progress=progress,
+    return measure_workload(work, steps=steps, warmup=warmup, init=init, progress=progress,
                    compiler_options=compiler_options)
 
 

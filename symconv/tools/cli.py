@@ -19,10 +19,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_prove(args: argparse.Namespace) -> int:
-    from symconv.render import report_json, report_markdown
-    from symconv.render.figures import write_figures
-    from symconv.render.latex import INSTALL_HINT, compile_pdf, report_latex
-    from symconv.runner import default_proof_dir, environment, proof_files, run_proofs
+    from symconv.report.render import report_json, report_markdown
+    from symconv.report.render.figures import write_figures
+    from symconv.report.render.latex import INSTALL_HINT, compile_pdf, report_latex
+    from symconv.report.runner import default_proof_dir, environment, proof_files, run_proofs
 
     files = proof_files(args.paths or [default_proof_dir()])
     out = Path(args.out)
@@ -91,9 +91,9 @@ def _cmd_cost(args: argparse.Namespace) -> int:
 
     import sympy as sp
 
-    from symconv.costing import cost_report
-    from symconv.parse import parse_assignments, parse_shape
-    from symconv.render.tables import stack_latex, stack_markdown
+    from symconv.tools.cost import cost_report
+    from symconv.algebra.parse import parse_assignments, parse_shape
+    from symconv.report.render.tables import stack_latex, stack_markdown
 
     at = parse_assignments(args.at) if args.at else None
     from symconv.models.registry import MODELS
@@ -137,7 +137,7 @@ _LAYERS = ("conv2d", "depthwise", "pointwise", "separable", "conv_transpose2d", 
 def _cmd_derive(args: argparse.Namespace) -> int:
     from symconv import algebra as A
     from symconv.algebra import symbols as S
-    from symconv.parse import parse_shape
+    from symconv.algebra.parse import parse_shape
 
     def value(text, default, flag):
         if text is None:
@@ -206,8 +206,8 @@ def _print_check(report, side: str, flops: int, params: int) -> None:
 def _print_trace(args: argparse.Namespace, at) -> int:
     import json
 
-    from symconv.costing import trace_report
-    from symconv.proof import to_latex, to_text
+    from symconv.tools.cost import trace_report
+    from symconv.report.proof import to_latex, to_text
 
     report = trace_report(args.model, args.input, at)
     res = report.result
@@ -259,8 +259,8 @@ def _print_trace(args: argparse.Namespace, at) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import json
 
-    from symconv.bench import bench, format_table
-    from symconv.parse import parse_shape
+    from symconv.tools.bench import bench, format_table
+    from symconv.algebra.parse import parse_shape
 
     hw = None
     if args.input is not None:

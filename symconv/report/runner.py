@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from symconv.errors import SymconvError
-from symconv.proof import Proof, Verdict
+from symconv.report.proof import Proof, Verdict
 
 
 def default_proof_dir() -> Path:

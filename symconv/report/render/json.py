@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from symconv.proof import Proof, Verdict
+from symconv.report.proof import Proof, Verdict
 
 
 def summary_counts(proofs: Sequence[Proof]) -> dict[str, int]:
@@ -33,4 +33,4 @@ def report_schema() -> dict:
     """The JSON Schema (draft 2020-12) that ``report.json`` follows, shipped in the package."""
     from importlib.resources import files
 
-    return json.loads(files("symconv.render").joinpath("report.schema.json").read_text())
+    return json.loads(files("symconv.report.render").joinpath("report.schema.json").read_text())

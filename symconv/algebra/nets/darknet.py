@@ -7,7 +7,7 @@ Public names. Layer specs (from :mod:`symconv.algebra.darknet_layers`): :class:`
 Configs: :class:`YoloV1Config`, :class:`Darknet19Config`, :class:`YoloV2Config`,
 :class:`Darknet53Config`, :class:`YoloV3Config`. Networks: :func:`yolov1_stack`,
 :func:`darknet19_stack`, :func:`darknet53_stack`, :class:`YoloV2Graph` / :func:`yolov2_graph`,
-:class:`YoloV3Graph` / :func:`yolov3_graph`; :func:`check_input`. Tables: ``YOLOV1_LAYERS``,
+:class:`YoloV3Graph` / :func:`yolov3_graph`; :func:`check_yolo_input`. Tables: ``YOLOV1_LAYERS``,
 ``DARKNET19_LAYERS``, ``DARKNET53_STAGES``, ``YOLOV3_HEAD``, ``DARKNET19_PASSTHROUGH``,
 ``DARKNET53_TAPS``; ``NETWORK_STRIDE`` (32), ``YOLOV1_STRIDE`` (64).
 
@@ -23,7 +23,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Conditions, Dim, is_concrete, out
+from symconv.algebra.arith import Conditions, Dim, is_concrete, out
 from symconv.algebra.conv import Conv2D, check_bool
 from symconv.algebra.darknet_layers import (  # noqa: F401  (re-exported)
     DarknetConv, DarknetResidual, Dropout, LeakyReLU, Reorg, Reshape, Upsample, _hwc, _int, _real)
@@ -33,7 +33,7 @@ from symconv.algebra.graph import Graph
 from symconv.algebra.layer import Layer, Shape
 from symconv.algebra.pooling import GlobalAvgPool2D, MaxPool2D
 from symconv.algebra.stack import Stack, StackTable
-from symconv.algebra.yolo_head import anchor_depth, grid_sizes, v1_depth, v1_output
+from symconv.algebra.nets.yolo_head import anchor_depth, grid_sizes, v1_depth, v1_output
 from symconv.errors import ShapeMismatchError, SymconvError
 
 NETWORK_STRIDE = 32  #: YOLOv2/v3 and the Darknet classifiers halve the input five times
@@ -291,10 +291,10 @@ def darknet53_stack(cfg: Darknet53Config = Darknet53Config(), *,
     return DarknetStack(specs, names, title="Darknet-53")
 
 
-def check_input(title: str, in_shape: Sequence[Dim], strides=(NETWORK_STRIDE,)):
+def check_yolo_input(title: str, in_shape: Sequence[Dim], strides=(NETWORK_STRIDE,)):
     """``(H, W, 3)`` with both sides divisible by every stride (concrete sides; a symbolic side
     is taken as valid: write it as ``32*t``), else a :class:`ShapeMismatchError` that says
-    which multiples would do (:func:`symconv.algebra.yolo_head.grid_sizes`)."""
+    which multiples would do (:func:`symconv.algebra.nets.yolo_head.grid_sizes`)."""
     h, w, c = _hwc(title, in_shape)
     if is_concrete(c) and c != 3:
         raise ShapeMismatchError(f"{title}: input has {c} channels, expects 3 (RGB)")
@@ -308,7 +308,7 @@ def check_input(title: str, in_shape: Sequence[Dim], strides=(NETWORK_STRIDE,)):
 
 def _side_conditions(in_shape: Sequence[Dim]) -> tuple:
     """``n mod 32 = 0`` for every symbolic side SymPy cannot decide (concrete sides are
-    checked by :func:`check_input`)."""
+    checked by :func:`check_yolo_input`)."""
     conds = Conditions()
     for n in tuple(in_shape)[:2]:
         if not is_concrete(n):
@@ -365,7 +365,7 @@ class YoloV2Graph(_YoloGraph):
     cfg: YoloV2Config = YoloV2Config()
 
     def named_parts(self, in_shape: Sequence[Dim]) -> list[tuple[str, Layer, tuple]]:
-        check_input("YOLOv2", in_shape, (NETWORK_STRIDE,))
+        check_yolo_input("YOLOv2", in_shape, (NETWORK_STRIDE,))
         cfg, p = self.cfg, _Parts()
         x = tuple(in_shape)
         skip = None
@@ -399,7 +399,7 @@ class YoloV3Graph(_YoloGraph):
     cfg: YoloV3Config = YoloV3Config()
 
     def named_parts(self, in_shape: Sequence[Dim]) -> list[tuple[str, Layer, tuple]]:
-        check_input("YOLOv3", in_shape, (NETWORK_STRIDE, 16, 8))
+        check_yolo_input("YOLOv3", in_shape, (NETWORK_STRIDE, 16, 8))
         cfg, p, taps = self.cfg, _Parts(), {}
         x = tuple(in_shape)
         for _, name, spec, xi, new in darknet53_stack(cfg.backbone(),

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, as_dim, is_concrete, out
+from symconv.algebra.arith import Dim, as_dim, is_concrete, out
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.elementwise import ReLU
 from symconv.algebra.graph import Graph
@@ -91,7 +91,7 @@ def nearest_valid(n: int, depth: int = 4, padded: bool = False) -> tuple[int | N
     return below, above
 
 
-def check_input(n: Dim, depth: int, padded: bool, what: str = "input") -> None:
+def check_unet_input(n: Dim, depth: int, padded: bool, what: str = "input") -> None:
     if isinstance(n, int) and not is_valid(n, depth, padded):
         lo, hi = nearest_valid(n, depth, padded)
         raise InvalidUNetInputError(
@@ -101,7 +101,7 @@ def check_input(n: Dim, depth: int, padded: bool, what: str = "input") -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class UNet(Graph):
+class UNetGraph(Graph):
     """The whole network as one spec; ``named_parts(in_shape)`` lists (name, spec, its input)."""
 
     in_features: int = 1
@@ -121,7 +121,7 @@ class UNet(Graph):
             raise ShapeMismatchError(f"UNet: input shape {in_shape!r} must be (H, W, C)")
         h, w, c = in_shape
         for n, axis in ((h, "height"), (w, "width")):
-            check_input(n, self.depth, self.padded, axis)
+            check_unet_input(n, self.depth, self.padded, axis)
         pad = "SAME" if self.padded else "VALID"
         parts, shape, skips = [], (h, w, c), []
 

@@ -7,11 +7,11 @@ from typing import Mapping, Sequence
 
 import sympy as sp
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra.stack import StackTable
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.registry import get
-from symconv.proof import to_text
+from symconv.report.proof import to_text
 
 
 def _agrees(report, flops: int | None, params: int | None) -> bool | None:
@@ -121,7 +121,7 @@ def load_factory(spec: str):
 class TraceReport:
     model: str
     input_shape: tuple
-    result: object  # symconv.trace.TraceResult
+    result: object  # symconv.checks.trace.TraceResult
     point: dict | None = None
     traced_flops: int | None = None
     xla_flops: int | None = None
@@ -141,8 +141,8 @@ def trace_report(name: str, input_text: str, at: Mapping[str, int] | None = None
     from flax import nnx
 
     from symconv.models.registry import MODELS
-    from symconv.parse import parse_shape
-    from symconv.trace import trace
+    from symconv.algebra.parse import parse_shape
+    from symconv.checks.trace import trace
 
     shape = parse_shape(input_text)
     if name in MODELS:

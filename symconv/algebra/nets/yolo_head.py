@@ -27,7 +27,7 @@ from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra._arith import Dim, as_dim, out
+from symconv.algebra.arith import Dim, as_dim, out
 from symconv.errors import ShapeMismatchError, SymconvError
 
 

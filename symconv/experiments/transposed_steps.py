@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from symconv.proof import Derivation, Step
+from symconv.report.proof import Derivation, Step
 from symconv.errors import (
     KernelLargerThanInputError,
     NonIntegerError,
@@ -145,7 +145,7 @@ class ScatterSteps:
         return sizes
 
     def derivation(self) -> Derivation:
-        """One :class:`symconv.proof.Step` per input element (the running canvas as a SymPy
+        """One :class:`symconv.report.proof.Step` per input element (the running canvas as a SymPy
         matrix), between the zero canvas and the cropped result."""
         zero = np.zeros(self.canvas_shape, dtype=self.final.dtype)
         sizes = self._size_text("*")  # labels go into LaTeX \text{}: plain ASCII

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from symconv._dimexpr import shape_to_sympy
+from symconv.checks.dims import shape_to_sympy
 from symconv.errors import SymconvError
 
 

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra import AvgPool2D, Conv2D, MaxPool2D, SeparableConv2D, Stack
 from symconv.algebra.layer import Layer, check_convention
 from symconv.algebra.padding import same_pads

@@ -1,7 +1,7 @@
 r"""Step-by-step derivations of any layer spec or stack, for users' own reports.
 
 ``derive(layer, in_shape)`` (also ``layer.derive(in_shape)``) returns a
-:class:`~symconv.proof.Derivation`: each quantity as general formula, substitution and result,
+:class:`~symconv.report.proof.Derivation`: each quantity as general formula, substitution and result,
 rendered with ``.latex()``, ``.markdown()`` or in Jupyter (``_repr_latex_``). Values left
 symbolic stay symbolic.
 """
@@ -13,10 +13,10 @@ from typing import Sequence
 import sympy as sp
 
 from symconv.algebra import Conv2D, ConvTranspose2D, Dense, SeparableConv2D, Stack
-from symconv.algebra._arith import Dim
+from symconv.algebra.arith import Dim
 from symconv.algebra.layer import Layer
 from symconv.errors import SymconvError
-from symconv.proof import Derivation, Step
+from symconv.report.proof import Derivation, Step
 
 _g = {n: sp.Symbol(n) for n in ("H", "W", "M", "N", "K", "S", "D", "G", "P", "F", "U")}
 H_, W_, M_, N_, K_, S_, D_, G_, P_, F_, U_ = _g.values()

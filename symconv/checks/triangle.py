@@ -12,7 +12,7 @@ from typing import Sequence
 
 from flax import nnx
 
-from symconv import xla
+from symconv.checks import xla
 from symconv.algebra.layer import Layer
 from symconv.errors import SymconvError
 from symconv.models.layers import flax_layer

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symconv.algebra.stack import StackTable
-from symconv.proof import to_latex
+from symconv.report.proof import to_latex
 
 COLUMNS = (
     ("layer", "name"), ("kind", "kind"), ("output", "output_shape"), ("weights", "weights"),

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Sequence
 
 from symconv.errors import SymconvError
-from symconv.proof import Claim, Proof, Verdict, human, to_latex
-from symconv.render.json import summary_counts
-from symconv.render.markdown import CONVENTIONS
+from symconv.report.proof import Claim, Proof, Verdict, human, to_latex
+from symconv.report.render.json import summary_counts
+from symconv.report.render.markdown import CONVENTIONS
 
 INSTALL_HINT = ("install pdflatex to get report.pdf (Debian/Ubuntu: apt-get install "
                 "--no-install-recommends texlive-latex-base texlive-latex-recommended)")

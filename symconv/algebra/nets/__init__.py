@@ -1,0 +1,1 @@
+"""Architecture specs (the papers' tables, in closed form): one module per network."""
