@@ -24,17 +24,19 @@ from flax import nnx
 
 from symconv.checks import xla
 from symconv.algebra import Conv2D, Dense
-from symconv.algebra.nets.darknet import (DarknetResidual, YoloV1Config, YoloV2Config,
-                                     darknet19_stack, darknet53_stack, yolov1_stack,
-                                     yolov2_graph)
-from symconv.algebra.graph import Graph
+from symconv.algebra.darknet_layers import DarknetResidual
+from symconv.algebra.nets.darknet import (YoloV1Config, YoloV2Config, darknet19_stack,
+                                          darknet53_stack, yolov1_stack)
+from symconv.algebra.nets.yolo import yolov2_graph
+from symconv.algebra.composite import Graph
 from symconv.algebra.nets.yolo_head import (anchor_depth, box_count, grid_sizes,
                                        max_confident_classes, v1_depth, v1_output)
 from symconv.detection import (convert_boxes, decode_yolo, euclidean_kmeans, iou_kmeans,
                                mean_best_iou, nms, pairwise_iou)
 from symconv.errors import ShapeMismatchError
 from symconv.models.registry import MODELS
-from symconv.models.yolo import ResidualUnit, YoloV1, YoloV2
+from symconv.models.units import ResidualUnit
+from symconv.models.yolo import YoloV1, YoloV2
 from symconv.report.proof import (Check, Claim, Derivation, Figure, Proof, Step, human, sample_check,
                            values_equal)
 

@@ -17,14 +17,10 @@ from hypothesis import strategies as st
 from symconv.checks import xla
 from symconv.checks.dims import shape_to_sympy
 from symconv.algebra.nets.multimodal import MultiModalGraph as Spec
-from symconv.algebra.transformer import (
-    Embedding,
-    HeadsDoNotDivideError,
-    LayerNorm,
-    MultiHeadAttention,
-    SequenceTooLongError,
-    TransformerTextEncoder,
-)
+from symconv.algebra.attention import HeadsDoNotDivideError, MultiHeadAttention
+from symconv.algebra.embedding import Embedding, SequenceTooLongError
+from symconv.algebra.normalization import LayerNorm
+from symconv.algebra.transformer import TransformerTextEncoder
 from symconv.errors import NonIntegerError, NonPositiveSizeError, ShapeMismatchError, SymconvError
 from symconv.algebra.nets.densenet import DenseNetConfig
 from symconv.models.multimodal import MultiModalDenseNet, TextEncoder, masked_mean

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from symconv.report.derive import derive
 from symconv.tools.cli import main
 from symconv.report.render.json import report_schema
 
@@ -146,6 +147,6 @@ def test_derive_bad_input(argv, fragment, capsys):
 def test_derivation_repr_latex():
     from symconv import Conv2D
 
-    d = Conv2D(3, 64, 5, strides=2, padding=2).derive((128, 128))
+    d = derive(Conv2D(3, 64, 5, strides=2, padding=2), (128, 128))
     assert d._repr_latex_().startswith("$$\\begin{aligned}")
     assert "substitution" in d.markdown()

@@ -191,8 +191,8 @@ def test_assert_matches_xla_reports_a_mismatch() -> None:
     class Overcounted(Conv2D):
         __slots__ = ()
 
-        def flops(self, in_shape, convention="dense"):
-            return Conv2D.flops(self, in_shape, convention) + 1
+        def batch_flops(self, in_shape, batch=1, convention="dense"):
+            return Conv2D.batch_flops(self, in_shape, batch, convention) + 1
 
     spec = Overcounted(1, 1, 3)
     with pytest.raises(AssertionError, match="MISMATCH"):

@@ -14,41 +14,25 @@ from hypothesis import strategies as st
 from symconv.checks import xla
 from symconv.checks.dims import shape_to_sympy
 from symconv.algebra import Conv2D
+from symconv.algebra.darknet_layers import (DarknetConv, DarknetResidual, Dropout, LeakyReLU,
+                                             Reorg, Reshape, Upsample)
 from symconv.algebra.nets.darknet import (
     DARKNET53_TAPS,
     Darknet19Config,
     Darknet53Config,
-    DarknetConv,
-    DarknetResidual,
-    Dropout,
-    LeakyReLU,
-    Reorg,
-    Reshape,
-    Upsample,
     YoloV1Config,
     YoloV2Config,
     YoloV3Config,
     darknet19_stack,
     darknet53_stack,
     yolov1_stack,
-    yolov2_graph,
-    yolov3_graph,
 )
+from symconv.algebra.nets.yolo import yolov2_graph, yolov3_graph
 from symconv.algebra.nets.yolo_head import box_count, v1_output
 from symconv.errors import SymconvError
-from symconv.models.yolo import (
-    ConvUnit,
-    Darknet19,
-    Darknet53,
-    Darknet53Backbone,
-    ResidualUnit,
-    YoloV1,
-    YoloV2,
-    YoloV3,
-    build_layer,
-    reorg,
-    upsample,
-)
+from symconv.models.layers import flax_layer as build_layer
+from symconv.models.units import ConvUnit, ResidualUnit, reorg, upsample
+from symconv.models.yolo import Darknet19, Darknet53, Darknet53Backbone, YoloV1, YoloV2, YoloV3
 
 T = sp.Symbol("t", integer=True, positive=True)
 H = sp.Symbol("H", integer=True, positive=True)

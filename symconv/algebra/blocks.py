@@ -21,40 +21,37 @@ $3\times3$, $1\times1$ with expansion 4), each conv followed by BN, a projection
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sympy as sp
 
 from symconv.algebra.arith import Dim, as_dim, floordiv, out
+from symconv.algebra.composite import Composite, Part, Repeated, Stack
 from symconv.algebra.conv import Conv2D
-from symconv.algebra.elementwise import ReLU
-from symconv.algebra.layer import Layer, Shape, check_convention
+from symconv.algebra.elementwise import Add, ReLU
+from symconv.algebra.layer import Shape, dims_of, same_size
 from symconv.algebra.normalization import BatchNorm
 from symconv.algebra.pooling import AvgPool2D
-from symconv.algebra.stack import Stack
-from symconv.errors import ShapeMismatchError, SymconvError
+from symconv.algebra.receptive import Window
+from symconv.algebra.symbols import l
+from symconv.errors import SymconvError
 
 
-def _hwc(layer: str, in_shape: Sequence[Dim]):
-    if not isinstance(in_shape, (tuple, list)) or len(in_shape) != 3:
-        raise ShapeMismatchError(f"{layer}: input shape {in_shape!r} must be (H, W, C)")
-    return tuple(as_dim(d, f"{layer}: input {n}") for d, n in zip(in_shape, "HWC"))
-
-
-def dense_layer_channels(k0: Dim, k: Dim, l: Dim) -> Dim:
+def dense_layer_channels(k0: Dim, k: Dim, layer: Dim) -> Dim:
     r"""Channels entering layer $l$ of a dense block: $k_0 + k(l-1)$.
 
     >>> dense_layer_channels(64, 32, 6)
     224
     """
-    return out(k0 + k * (l - 1))
+    return out(k0 + k * (layer - 1))
 
 
 @dataclass(frozen=True, slots=True)
-class DenseBlock(Layer):
-    r"""$L$ densely connected layers of growth rate $k$ on $k_0$ input channels."""
+class DenseBlock(Composite):
+    r"""$L$ densely connected layers of growth rate $k$ on $k_0$ input channels: one
+    :class:`~symconv.algebra.composite.Repeated` part, layer $l$ on $c_l = k_0 + k(l-1)$
+    channels, summed over $l = 1..L$ by SymPy."""
 
     in_features: Dim
     num_layers: Dim
@@ -66,8 +63,8 @@ class DenseBlock(Layer):
         for name in ("in_features", "num_layers", "growth_rate", "bn_size"):
             object.__setattr__(self, name, as_dim(getattr(self, name), f"DenseBlock: {name}"))
 
-    def _layer(self, c: Dim) -> Stack:
-        """One layer on ``c`` channels as a sequential stack (its new ``k`` maps)."""
+    def layer(self, c: Dim) -> Stack:
+        """One layer on ``c`` channels as a chain (its new ``k`` maps)."""
         k, b = self.growth_rate, self.bn_size
         if self.bottleneck:
             return Stack((BatchNorm(c), ReLU(), Conv2D(c, b * k, 1, use_bias=False),
@@ -75,61 +72,28 @@ class DenseBlock(Layer):
                                                            use_bias=False)))
         return Stack((BatchNorm(c), ReLU(), Conv2D(c, k, 3, padding="SAME", use_bias=False)))
 
-    def _sum(self, quantity: str, *args) -> Dim:
-        """$\\sum_{l=1}^{L}$ of one layer's ``quantity(*args)`` on $c_l$ channels, by SymPy
-        (exact, also for symbolic $L$); cached, since blocks are asked the same sums often."""
-        return _block_sum(self, quantity, args)
+    def _repeated(self, h: Dim, w: Dim) -> Repeated:
+        c = dense_layer_channels(self.in_features, self.growth_rate, l)
+        return Repeated(self.layer(c), l, self.num_layers, (h, w, c))
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        h, w, c = _hwc(self.label, in_shape)
-        same = sp.Eq(c, self.in_features) if not (isinstance(c, int) and isinstance(
-            self.in_features, int)) else c == self.in_features
-        if same is False or same == sp.false:
-            raise ShapeMismatchError(f"DenseBlock: input has {c} channels, expects "
-                                     f"in_features={self.in_features}")
-        return Shape((h, w, out(c + self.num_layers * self.growth_rate)))
+    def named_parts(self, in_shape: Sequence[Dim]) -> list[Part]:
+        h, w, c = dims_of(self.label, in_shape, 3, "HWC")
+        same_size(self.label, "channels", c, self.in_features, "in_features")
+        return [Part("layers", self._repeated(h, w), (h, w, c))]
 
-    def weight_count(self) -> Dim:
-        return self._sum("weight_count")
+    def example_input(self) -> tuple:
+        return (1, 1, self.in_features)
 
-    def bias_count(self) -> Dim:
-        return self._sum("bias_count")
+    def outputs(self, in_shape: Sequence[Dim]) -> tuple[Shape, ...]:
+        h, w, c = dims_of(self.label, in_shape, 3, "HWC")
+        same_size(self.label, "channels", c, self.in_features, "in_features")
+        return (Shape((h, w, out(c + self.num_layers * self.growth_rate))),)
 
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        check_convention(convention)
-        h, w, _ = _hwc(self.label, in_shape)
-        return self._sum("macs", h, w, convention)
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return self.batch_flops(in_shape, 1, convention)
-
-    def batch_flops(self, in_shape: Sequence[Dim], batch: Dim = 1,
-                    convention: str = "dense") -> Dim:
-        h, w, _ = _hwc(self.label, in_shape)
-        return self._sum("batch_flops", h, w, batch, convention)
-
-    def transcendentals(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Dim:
-        h, w, _ = _hwc(self.label, in_shape)
-        return self._sum("transcendentals", h, w, batch)
-
-
-@functools.lru_cache(maxsize=512)
-def _block_sum(block: DenseBlock, quantity: str, args: tuple) -> Dim:
-    l = sp.Dummy("l", integer=True, positive=True)
-    c = dense_layer_channels(block.in_features, block.growth_rate, l)
-    layer = block._layer(c)
-    if quantity in ("weight_count", "bias_count"):
-        term = getattr(layer, quantity)()
-    elif quantity == "macs":
-        h, w, convention = args
-        term = layer.macs((h, w, c), convention)
-    elif quantity == "batch_flops":
-        h, w, batch, convention = args
-        term = layer.batch_flops((h, w, c), batch, convention)
-    else:
-        h, w, batch = args
-        term = layer.transcendentals((h, w, c), batch)
-    return out(sp.expand(sp.summation(sp.expand(term), (l, 1, block.num_layers))))
+    def windows(self, in_shape: Sequence[Dim]):
+        # The deepest path crosses L 3x3/1 convs ('SAME'): one (2L+1)-window with padding L.
+        n = self.num_layers
+        window = Window(out(2 * n + 1), 1, 1, n)
+        return [(window, window)]
 
 
 def transition(in_features: Dim, compression: float | sp.Rational = sp.Rational(1, 2)) -> Stack:
@@ -144,8 +108,9 @@ def transition(in_features: Dim, compression: float | sp.Rational = sp.Rational(
 
 
 @dataclass(frozen=True, slots=True)
-class ResidualBlock(Layer):
-    r"""ResNet block: ``kind`` 'basic' (out = planes) or 'bottleneck' (out = 4 planes)."""
+class ResidualBlock(Composite):
+    r"""ResNet block: ``kind`` 'basic' (out = planes) or 'bottleneck' (out = 4 planes); parts:
+    the main path, the projection (when the shape changes), the addition and a ReLU."""
 
     in_features: Dim
     planes: Dim
@@ -178,31 +143,21 @@ class ResidualBlock(Layer):
         return Stack((Conv2D(self.in_features, self.out_features, 1, self.strides,
                              use_bias=False), BatchNorm(self.out_features)))
 
-    def _parts(self):
-        return [p for p in (self.main(), self.projection()) if p is not None]
+    def named_parts(self, in_shape: Sequence[Dim]) -> list[Part]:
+        x = dims_of(self.label, in_shape, 3, "HWC")
+        y = tuple(self.main().output_shape(x))
+        parts = [Part("main", self.main(), x)]
+        if self.projection() is not None:
+            parts.append(Part("projection", self.projection(), x))
+        return parts + [Part("add", Add(), y), Part("relu", ReLU(), y)]
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        return self.main().output_shape(_hwc(self.label, in_shape))
+    def param_parts(self) -> list[Part]:
+        return [Part(n, s, ()) for n, s in (("main", self.main()),
+                                            ("projection", self.projection())) if s is not None]
 
-    def weight_count(self) -> Dim:
-        return out(sp.Add(*[p.weight_count() for p in self._parts()]))
-
-    def bias_count(self) -> Dim:
-        return out(sp.Add(*[p.bias_count() for p in self._parts()]))
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return out(sp.Add(*[p.macs(in_shape, convention) for p in self._parts()]))
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return self.batch_flops(in_shape, 1, convention)
-
-    def batch_flops(self, in_shape: Sequence[Dim], batch: Dim = 1,
-                    convention: str = "dense") -> Dim:
-        r"""Both paths, then the addition and the ReLU: $2 B H' W' C'$ more."""
-        shape = self.output_shape(in_shape)
-        tail = 2 * batch * sp.Mul(*shape)
-        return out(sp.Add(*[p.batch_flops(in_shape, batch, convention)
-                            for p in self._parts()]) + tail)
-
-    def transcendentals(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Dim:
-        return out(sp.Add(*[p.transcendentals(in_shape, batch) for p in self._parts()]))
+    def windows(self, in_shape: Sequence[Dim]):
+        # The main path is the deeper one; the projection's 1x1 window lies inside it.
+        s = self.strides
+        if self.kind == "basic":
+            return [(Window(3, s, 1, 1),) * 2, (Window(3, 1, 1, 1),) * 2]
+        return [(Window(3, s, 1, 1),) * 2]

@@ -1,48 +1,70 @@
 r"""Standard (grouped, strided, dilated, padded) 2-D convolution: ``Conv2D``.
 
-Argument names mirror Flax NNX's ``nnx.Conv``; layout NHWC activations, HWIO kernels. Per axis,
-with padding $(P_{lo}, P_{hi})$ and kernel extent $D(K-1)+1$:
+Argument names mirror Flax NNX's ``nnx.Conv``; layout NHWC activations, HWIO kernels. Per axis
+of input length $H$, with padding $(P_{lo}, P_{hi})$ and kernel extent $D(K-1)+1$:
 
-.. math::  O = \left\lfloor \frac{n + P_{lo} + P_{hi} - D(K-1) - 1}{S} \right\rfloor + 1
+.. math::  O = \left\lfloor \frac{H + P_{lo} + P_{hi} - D(K-1) - 1}{S} \right\rfloor + 1,
+           \qquad H + P_{lo} + P_{hi} \ge D(K-1) + 1
 
-(for 'SAME', $O = \lceil n/S \rceil$). With $M$ input channels, $N$ filters and $G$ groups:
+(for 'SAME', $O = \lceil H/S \rceil$ and the padding follows, :mod:`symconv.algebra.padding`).
+With $M$ input channels, $N$ filters and $G$ groups:
 
-.. math::  \text{params} = K_h K_w \tfrac{M}{G} N + N, \qquad
-           \text{MACs}_{dense} = O_h O_w K_h K_w \tfrac{M}{G} N, \qquad
+.. math::  \text{weights} = K_h K_w \tfrac{M}{G} N, \qquad
+           \text{MACs}_{dense} = H' W' K_h K_w \tfrac{M}{G} N, \qquad
            \text{MACs}_{exact} = T_h T_w \tfrac{M}{G} N,
 
-where $T = O K - \mu(P_{lo}) - \mu(P_{hi} - r)$ counts the taps on real input,
-$r = (n + P_{lo} + P_{hi} - D(K-1) - 1) \bmod S$ and $\mu$ is
-:func:`symconv.algebra.taps.missed_taps`. FLOPs $= 2\,\text{MACs} + O_h O_w N$ (bias adds).
+where $T = O K - \mu(P_{lo}) - \mu(P_{hi} - r)$ counts the (output, tap) pairs on real input,
+$r = (H + P_{lo} + P_{hi} - D(K-1) - 1) \bmod S$ and $\mu$ is
+:func:`symconv.algebra.taps.missed_taps`. FLOPs $= B(2\,\text{MACs} + H' W' N)$ (the second
+term with a bias).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra.arith import (
-    Conditions,
-    Dim,
-    as_dim,
-    ceildiv,
-    floordiv,
-    is_concrete,
-    mod,
-    out,
+from symconv.algebra.arith import Conditions, Dim, as_dim, is_concrete, out
+from symconv.algebra.formula import (
+    BIASES,
+    FLOPS_DENSE,
+    FLOPS_EXACT,
+    MACS_DENSE,
+    MACS_EXACT,
+    WEIGHTS,
+    FormulaBuilder,
+    Formulas,
 )
-from symconv.algebra.tidy import tidy
-from symconv.algebra.layer import Layer, Shape, check_convention, spatial_input
-from symconv.algebra.padding import PaddingLike, normalize_padding, same_pads
-from symconv.algebra.taps import by_residue, missed_taps, missed_taps_mod
+from symconv.algebra.layer import Layer, spatial_input
+from symconv.algebra.padding import PaddingLike, normalize_padding
+from symconv.algebra.receptive import Window
+from symconv.algebra.symbols import (
+    D, G, H, K, M, N, O, P_hi, P_lo, P_tot, S, T, B, Ho, Kh, Kw, Th, Tw, W, Wo, r,
+)
+from symconv.algebra.taps import by_residue, missed_taps, missed_taps_mod, mu
 from symconv.errors import (
     GroupsDoNotDivideChannelsError,
     KernelLargerThanInputError,
     NonIntegerError,
     SymconvError,
 )
+
+# --- the general formulas of one axis (input length H, output length O), stated once --------
+OUT_SIZE = sp.floor((H + P_lo + P_hi - D * (K - 1) - 1) / S) + 1
+FITS = sp.Ge(H + P_lo + P_hi, D * (K - 1) + 1)
+SAME_OUT = sp.ceiling(H / S)
+SAME_TOTAL = sp.Max(0, (O - 1) * S + D * (K - 1) + 1 - H)
+SAME_LO = sp.floor(P_tot / 2)
+SAME_HI = P_tot - P_lo
+OVERSHOOT = sp.Mod(H + P_lo + P_hi - D * (K - 1) - 1, S)
+TAPS = O * K - mu(P_lo, K, S, D, O) - mu(P_hi - r, K, S, D, O)
+# --- the layer's -----------------------------------------------------------------------------
+CONV_WEIGHTS = Kh * Kw * M / G * N
+CONV_MACS_DENSE = Ho * Wo * Kh * Kw * M / G * N
+CONV_MACS_EXACT = Th * Tw * M / G * N
+BIAS_ADDS = Ho * Wo * N
 
 
 def pair(value: object, what: str) -> tuple[Dim, Dim]:
@@ -72,54 +94,110 @@ class AxisGeometry:
     taps: Dim  # (output position, kernel tap) pairs that read real input
 
 
-def conv_axis(layer: str, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, pads, conds: Conditions):
-    """Output length, applied padding and exact tap count of one convolution axis."""
-    extent = d * (k - 1) + 1
-    if pads == "SAME" and not isinstance(n, int) and is_concrete(k, s, d) and s > 1:
-        return _same_axis_by_residue(n, k, s, d, extent, conds)
-    if pads == "SAME":
-        lo, hi = same_pads(n, k, s, d)
-        o = tidy(ceildiv(n, s))
-    else:
-        lo, hi = (0, 0) if pads == "VALID" else pads
-        conds.require(
-            n + lo + hi >= extent if is_concrete(n, lo, hi, extent) else sp.Ge(n + lo + hi, extent),
-            KernelLargerThanInputError,
-            f"{layer}: kernel extent D(K-1)+1 = {extent} exceeds the padded input along {axis}: "
-            f"{n} + {lo} + {hi} = {out(n + lo + hi)}; use a smaller kernel or dilation, more "
-            f"padding, or a larger input",
-        )
-        o = floordiv(n + lo + hi - extent, s) + 1
-    o = tidy(o)
-    r = mod(n + lo + hi - extent, s)
-    if not isinstance(r, int) and is_concrete(hi, k, s, d):
-        high = missed_taps_mod(hi, r, k, s, d, o, conds)
-    else:
-        high = missed_taps(hi - r, k, s, d, o, conds)
-    taps = o * k - missed_taps(lo, k, s, d, o, conds) - high
-    taps = taps if isinstance(taps, int) else out(sp.expand(taps))
-    return AxisGeometry(size=n, out=out(o), lo=lo, hi=hi, taps=taps)
+_AXES = {"height": (H, Ho, Th, "h"), "width": (W, Wo, Tw, "w")}
 
 
-def _same_axis_by_residue(n, k: int, s: int, d: int, extent: int, conds: Conditions):
-    r"""'SAME' with symbolic $n$ and stride $S > 1$: the padding depends on $q = n \bmod S$.
+def axis_formulas(f: FormulaBuilder, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, pads,
+                  with_taps: bool = True) -> AxisGeometry:
+    r"""Add one axis's output size, padding and real taps to ``f``; return their values.
 
-    With $n = S m + q$: $P_{tot} = \max(0, D(K-1)+1 - S)$ for $q = 0$, else
-    $\max(0, D(K-1)+1 - q)$; everything else follows per residue, so the lost taps are an
-    exact function of $n \bmod S$ (linear in it, or a ``Piecewise``).
+    ``pads`` is ``'SAME'``, ``'VALID'`` or ``(lo, hi)``. Special paths (each checked against the
+    general formula by the property tests): 'SAME' padding of a symbolic length with stride
+    $S > 1$ is a function of $H \bmod S$; the lost taps $\mu$ of a symbolic length use the closed
+    forms of :func:`symconv.algebra.taps.missed_taps`.
     """
-    o = tidy(ceildiv(n, s))
+    n_sym, o_sym, t_sym, tag = _AXES.get(axis, (H, O, T, axis))
+    on = {H: n_sym}
+    base = {n_sym: n, K: k, S: s, D: d}
+    if pads == "SAME":
+        o = f.add(f"out_{tag}", f"output {axis} ('SAME')", o_sym, SAME_OUT.xreplace(on), base)
+        residue = not is_concrete(n) and is_concrete(k, s, d) and s > 1
+        special = _same_by_residue(n, k, s, d, o, f.conds) if residue else None
+        total = f.add(f"pad_total_{tag}", f"'SAME' padding along the {axis}", P_tot,
+                      SAME_TOTAL.xreplace(on), {**base, O: o},
+                      **_via(special, "total", f"a function of {n_sym} mod {s}"))
+        lo = f.add(f"pad_lo_{tag}", f"padding before, {axis}", P_lo, SAME_LO, {P_tot: total},
+                   **_via(special, "lo", f"a function of {n_sym} mod {s}"))
+        hi = f.add(f"pad_hi_{tag}", f"padding after, {axis}", P_hi, SAME_HI,
+                   {P_tot: total, P_lo: lo}, **_via(special, "hi", f"a function of {n_sym} mod {s}"))
+    else:
+        special = None
+        lo, hi = (0, 0) if pads == "VALID" else pads
+        f.require(FITS.xreplace(on), {**base, P_lo: lo, P_hi: hi}, KernelLargerThanInputError,
+                  f"{f.layer}: kernel extent D(K-1)+1 = {out(d * (k - 1) + 1)} exceeds the "
+                  f"padded input along {axis}: {n} + {lo} + {hi} = {out(n + lo + hi)}; use a "
+                  f"smaller kernel or dilation, more padding, or a larger input")
+        o = f.add(f"out_{tag}", f"output {axis}", o_sym, OUT_SIZE.xreplace(on),
+                  {**base, P_lo: lo, P_hi: hi})
+    if not with_taps:
+        return AxisGeometry(n, o, lo, hi, 0)
+    special = special if pads == "SAME" else None
+    how = f"a function of {n_sym} mod {s}"
+    rem = f.add(f"overshoot_{tag}", f"overshoot of the last window, {axis}", r,
+                OVERSHOOT.xreplace(on), {**base, P_lo: lo, P_hi: hi},
+                **_via(special, "r", how))
+    subs = {O: o, K: k, S: s, D: d, P_lo: lo, P_hi: hi, r: rem}
+    general = TAPS.xreplace({T: t_sym})
+    if special is not None:
+        value = {"value": special["taps"], "via": how}
+    else:
+        taps_value = _taps_value(general, subs, lo, hi, rem, k, s, d, o, f.conds)
+        value = {} if taps_value is None else {"value": taps_value, "via": "closed form of μ"}
+    taps = f.add(f"taps_{tag}", f"real taps along the {axis}", t_sym, general, subs, **value)
+    return AxisGeometry(n, o, lo, hi, taps)
+
+
+def _via(special: dict | None, key: str, how: str) -> dict:
+    return {} if special is None else {"value": special[key], "via": how}
+
+
+def _taps_value(general, subs, lo, hi, rem, k, s, d, o, conds: Conditions):
+    """``None`` when substituting into the general formula gives the value (every argument of
+    μ concrete); else the closed form of the lost taps (:mod:`symconv.algebra.taps`)."""
+    from symconv.algebra.formula import evaluate
+
+    value = evaluate(general, subs)
+    if not (isinstance(value, sp.Basic) and value.has(mu)):
+        return None
+    if not isinstance(rem, int) and is_concrete(hi, k, s, d):
+        high = missed_taps_mod(hi, rem, k, s, d, o, conds)
+    else:
+        high = missed_taps(hi - rem, k, s, d, o, conds)
+    taps = o * k - missed_taps(lo, k, s, d, o, conds) - high
+    return taps if isinstance(taps, int) else out(sp.expand(taps))
+
+
+def _same_by_residue(n, k: int, s: int, d: int, o, conds: Conditions) -> dict:
+    r"""'SAME' with symbolic $n$ and stride $S > 1$: with $n = S m + q$ the total padding is
+    $\max(0, D(K-1)+1 - S)$ for $q = 0$, else $\max(0, D(K-1)+1 - q)$, so the padding, the
+    overshoot $r$ and the lost taps are exact functions of $q = n \bmod S$ (linear in $q$, or a
+    ``Piecewise``)."""
+    extent = d * (k - 1) + 1
     q = sp.Mod(n, s)
-    los, his, lost = [], [], []
+    cols: dict[str, list] = {"total": [], "lo": [], "hi": [], "r": [], "lost": []}
     for res in range(s):
         total = max(0, extent - (s if res == 0 else res))
         lo, hi = total // 2, total - total // 2
-        r = (res + total - extent) % s
-        los.append(lo)
-        his.append(hi)
-        lost.append(missed_taps(lo, k, s, d, o, conds) + missed_taps(hi - r, k, s, d, o, conds))
-    taps = out(sp.expand(o * k - by_residue(lost, q)))
-    return AxisGeometry(size=n, out=o, lo=by_residue(los, q), hi=by_residue(his, q), taps=taps)
+        rem = (res + total - extent) % s
+        for key, v in (("total", total), ("lo", lo), ("hi", hi), ("r", rem)):
+            cols[key].append(v)
+        cols["lost"].append(missed_taps(lo, k, s, d, o, conds)
+                            + missed_taps(hi - rem, k, s, d, o, conds))
+    found = {key: by_residue(v, q) for key, v in cols.items()}
+    found["taps"] = out(sp.expand(o * k - found.pop("lost")))
+    return found
+
+
+def conv_axis(layer: str, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, pads,
+              conds: Conditions) -> AxisGeometry:
+    """Output length, applied padding and real taps of one convolution axis (conditions go to
+    ``conds``): the formulas of :func:`axis_formulas` without keeping them."""
+    f = FormulaBuilder(layer)
+    geometry = axis_formulas(f, axis, n, k, s, d, pads)
+    for c in f.conds.items:
+        if c not in conds.items:
+            conds.items.append(c)
+    return geometry
 
 
 def divides(g: Dim, c: Dim) -> object:
@@ -168,59 +246,56 @@ class Conv2D(Layer):
                                                  f"{name}: feature_group_count"))
         set_(self, "padding", normalize_padding(self.padding, name))
         check_bool(self.use_bias, f"{name}: use_bias")
-        self._group_conditions(Conditions())
+        self._groups(FormulaBuilder(name))
 
-    def _group_conditions(self, conds: Conditions) -> None:
+    def _groups(self, f: FormulaBuilder) -> None:
         g = self.feature_group_count
         for what, c in (("in_features", self.in_features), ("out_features", self.out_features)):
-            conds.require(
-                divides(g, c),
-                GroupsDoNotDivideChannelsError,
-                f"{self.label}: {what}={c} is not divisible by feature_group_count={g}",
-            )
+            f.conds.require(divides(g, c), GroupsDoNotDivideChannelsError,
+                            f"{self.label}: {what}={c} is not divisible by "
+                            f"feature_group_count={g}")
 
-    def geometry(self, in_shape: Sequence[Dim]) -> tuple[AxisGeometry, AxisGeometry, Conditions]:
-        """Per-axis geometry and the undecided validity conditions for this input."""
+    def _channels(self) -> dict:
+        return {M: self.in_features, N: self.out_features, G: self.feature_group_count}
+
+    def parameters(self) -> Formulas:
+        r"""$K_h K_w \frac{M}{G} N$ weights; $N$ biases with a bias."""
+        f = FormulaBuilder(self.label)
+        kh, kw = self.kernel_size
+        f.add("weights", "weights", WEIGHTS, CONV_WEIGHTS, {Kh: kh, Kw: kw, **self._channels()})
+        f.add("biases", "biases", BIASES, N if self.use_bias else sp.Integer(0),
+              {N: self.out_features} if self.use_bias else {})
+        return f.build(())
+
+    def axes(self, f: FormulaBuilder, in_shape: Sequence[Dim]) -> tuple[AxisGeometry, ...]:
+        """Both axes' formulas, added to ``f``."""
         h, w = spatial_input(self.label, in_shape, self.in_features)
-        conds = Conditions()
-        self._group_conditions(conds)
+        self._groups(f)
         pads = self.padding
         ph, pw = (pads, pads) if isinstance(pads, str) else pads
-        gh = conv_axis(self.label, "height", h, self.kernel_size[0], self.strides[0],
-                       self.kernel_dilation[0], ph, conds)
-        gw = conv_axis(self.label, "width", w, self.kernel_size[1], self.strides[1],
-                       self.kernel_dilation[1], pw, conds)
-        return gh, gw, conds
+        return tuple(axis_formulas(f, axis, n, self.kernel_size[i], self.strides[i],
+                                   self.kernel_dilation[i], pad)
+                     for i, (axis, n, pad) in enumerate((("height", h, ph), ("width", w, pw))))
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        r"""$(O_h, O_w, N)$."""
-        gh, gw, conds = self.geometry(in_shape)
-        return Shape((gh.out, gw.out, self.out_features), conds.items)
-
-    def _per_group_in(self) -> Dim:
-        m, g = self.in_features, self.feature_group_count
-        return m // g if is_concrete(m, g) else out(m / g)
-
-    def weight_count(self) -> Dim:
-        r"""$K_h K_w \frac{M}{G} N$."""
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        f = FormulaBuilder(self.label)
+        gh, gw = self.axes(f, in_shape)
         kh, kw = self.kernel_size
-        return out(kh * kw * self._per_group_in() * self.out_features)
+        ch = self._channels()
+        dense = f.add("macs_dense", "MACs (dense: every tap)", MACS_DENSE, CONV_MACS_DENSE,
+                      {Ho: gh.out, Wo: gw.out, Kh: kh, Kw: kw, **ch})
+        exact = f.add("macs_exact", "MACs (exact: taps on real input)", MACS_EXACT,
+                      CONV_MACS_EXACT, {Th: gh.taps, Tw: gw.taps, **ch})
+        bias = BIAS_ADDS if self.use_bias else 0
+        for key, lhs, macs, value in (("flops_dense", FLOPS_DENSE, MACS_DENSE, dense),
+                                      ("flops_exact", FLOPS_EXACT, MACS_EXACT, exact)):
+            f.add(key, f"FLOPs ({key[6:]}{', bias adds' if self.use_bias else ''})", lhs,
+                  B * (2 * macs + bias), {B: batch, macs: value, Ho: gh.out, Wo: gw.out,
+                                          N: self.out_features})
+        return f.build((gh.out, gw.out, self.out_features))
 
-    def bias_count(self) -> Dim:
-        r"""$N$ with a bias, else 0."""
-        return self.out_features if self.use_bias else 0
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        r"""Dense $O_h O_w K_h K_w \frac{M}{G} N$ or exact $T_h T_w \frac{M}{G} N$."""
-        check_convention(convention)
-        gh, gw, _ = self.geometry(in_shape)
-        per_tap = self._per_group_in() * self.out_features
-        if convention == "dense":
-            return out(gh.out * gw.out * self.kernel_size[0] * self.kernel_size[1] * per_tap)
-        return out(gh.taps * gw.taps * per_tap)
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        r"""$2\,\text{MACs} + O_h O_w N$ (the second term only with a bias)."""
-        gh, gw, _ = self.geometry(in_shape)
-        bias = gh.out * gw.out * self.out_features if self.use_bias else 0
-        return out(2 * self.macs(in_shape, convention) + bias)
+    def windows(self, in_shape: Sequence[Dim]):
+        f = FormulaBuilder(self.label)
+        gh, gw = self.axes(f, in_shape)
+        return [tuple(Window(self.kernel_size[i], self.strides[i], self.kernel_dilation[i],
+                             g.lo) for i, g in enumerate((gh, gw)))]

@@ -3,7 +3,7 @@ FLOPs as XLA counts them, for :mod:`symconv.algebra.nets.darknet`'s networks.
 
 Layer specs: :class:`LeakyReLU`, :class:`Dropout`, :class:`Reorg`, :class:`Upsample`,
 :class:`Reshape`, :class:`DarknetConv`, :class:`DarknetResidual`. Each knows its receptive-field
-windows (``windows(in_shape)``, read by :func:`symconv.algebra.receptive.windows`).
+windows (``windows(in_shape)``, :mod:`symconv.algebra.receptive`).
 
 Costs (one example of $H \times W \times C$; batch-norm's per-channel terms once per call):
 
@@ -21,22 +21,25 @@ $\lfloor K/2 \rfloor$ on every side (Darknet's ``pad=1``).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra import receptive  # noqa: I001
-from symconv.algebra.arith import Conditions, Dim, as_dim, floordiv, is_concrete, out, prod
+from symconv.algebra.arith import Dim, as_dim, is_concrete, out
+from symconv.algebra.composite import Composite, Part, Stack
 from symconv.algebra.conv import Conv2D, check_bool
-from symconv.algebra.elementwise import _Elementwise, _dims
-from symconv.algebra.layer import Layer, ParameterFree, Shape, check_convention
+from symconv.algebra.elementwise import Add, _Elementwise
+from symconv.algebra.formula import FormulaBuilder, Formulas
+from symconv.algebra.layer import ParameterFree, dims_of
 from symconv.algebra.normalization import BatchNorm
 from symconv.algebra.receptive import Window
-from symconv.algebra.stack import Stack
+from symconv.algebra.symbols import C, H, Ho, S, W, Wo
 from symconv.errors import NonIntegerError, ShapeMismatchError, SymconvError
 
-def _int(value: object, what: str, minimum: int = 1) -> int:
+
+def check_int(value: object, what: str, minimum: int = 1) -> int:
+    """A Python int ``>= minimum`` (booleans rejected)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise NonIntegerError(f"{what}={value!r} must be an int")
     if value < minimum:
@@ -44,31 +47,11 @@ def _int(value: object, what: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _real(value: object, what: str, lo: float, hi: float) -> float:
+def check_real(value: object, what: str, lo: float, hi: float) -> float:
+    """A real number in ``[lo, hi)``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not lo <= value < hi:
         raise SymconvError(f"{what}={value!r} must be a number in [{lo}, {hi})")
     return value
-
-
-def _hwc(layer: str, in_shape: Sequence[Dim]) -> tuple[Dim, Dim, Dim]:
-    if not isinstance(in_shape, (tuple, list)) or len(in_shape) != 3:
-        raise ShapeMismatchError(f"{layer}: input shape {in_shape!r} must be (H, W, C)")
-    return tuple(as_dim(d, f"{layer}: input {n}") for d, n in zip(in_shape, "HWC"))  # type: ignore
-
-
-def _zero_macs(layer: Layer, in_shape, convention: str) -> int:
-    check_convention(convention)
-    layer.output_shape(in_shape)
-    return 0
-
-
-class _Movement(ParameterFree):
-    """Moves data without arithmetic: no parameters, no MACs, no FLOPs."""
-
-    __slots__ = ()
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return _zero_macs(self, in_shape, convention)
 
 
 # --- elementwise and data-movement layers -------------------------------------------------
@@ -84,16 +67,13 @@ class LeakyReLU(_Elementwise):
     """
 
     negative_slope: float = 0.1
+    _per_element = (3, 0)
 
     def __post_init__(self) -> None:
-        _real(self.negative_slope, "LeakyReLU: negative_slope", 0.0, 1.0)
+        check_real(self.negative_slope, "LeakyReLU: negative_slope", 0.0, 1.0)
 
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        check_convention(convention)
-        return out(3 * prod(_dims(self.label, in_shape)))
-
-    def windows(self, in_shape):
-        return []
+    def _what(self) -> str:
+        return "compare, multiply, select"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,36 +81,31 @@ class Dropout(_Elementwise):
     r"""Dropout at inference: the identity, $0$ FLOPs (YOLOv1: rate 0.5 after the first FC)."""
 
     rate: float = 0.5
+    _per_element = (0, 0)
 
     def __post_init__(self) -> None:
-        _real(self.rate, "Dropout: rate", 0.0, 1.0)
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return _zero_macs(self, in_shape, convention)
-
-    def windows(self, in_shape):
-        return []
+        check_real(self.rate, "Dropout: rate", 0.0, 1.0)
 
 
-def _exact_div(n: Dim, s: int, what: str, conds: Conditions) -> Dim:
-    """``n / s``, an error for a concrete ``n`` that ``s`` does not divide, a recorded
-    condition ``n mod s = 0`` (and the floor) for a symbolic one SymPy cannot decide."""
-    if is_concrete(n):
-        if n % s:
-            raise ShapeMismatchError(f"{what}: size {n} is not divisible by the stride {s}; "
-                                     f"use a multiple of {s} (e.g. {n - n % s or s} or "
-                                     f"{n - n % s + s})")
-        return n // s
-    conds.require(sp.Eq(sp.Mod(n, s), 0), ShapeMismatchError,
-                  f"{what}: size {n} is never divisible by the stride {s}")
+def exact_division(f: FormulaBuilder, key: str, label: str, lhs: sp.Symbol, n_sym: sp.Symbol,
+                   n: Dim, s: int, what: str) -> Dim:
+    r"""$n / S$ for an $n$ that $S$ must divide: an error naming the nearest valid sizes for a
+    concrete $n$, a recorded condition $n \bmod S = 0$ for a symbolic one."""
+    if is_concrete(n) and n % s:
+        raise ShapeMismatchError(f"{what}: size {n} is not divisible by the stride {s}; "
+                                 f"use a multiple of {s} (e.g. {n - n % s or s} or "
+                                 f"{n - n % s + s})")
+    f.require(sp.Eq(sp.Mod(n_sym, S), 0), {n_sym: n, S: s}, ShapeMismatchError,
+              f"{what}: size {n} is never divisible by the stride {s}")
     q = sp.Integer(1) * n / s
-    return out(q) if q.is_integer else floordiv(n, s)
+    exact = is_concrete(n) or q.is_integer
+    return f.add(key, label, lhs, n_sym / S if exact else sp.floor(n_sym / S), {n_sym: n, S: s})
 
 
 @dataclass(frozen=True, slots=True)
-class Reorg(_Movement):
-    r"""YOLOv2's passthrough (space-to-depth): $(H, W, C) \mapsto (H/s, W/s, s^2 C)$, a reshape
-    and a transpose: $0$ FLOPs. $s$ must divide $H$ and $W$. (Darknet's ``reorg`` orders the
+class Reorg(ParameterFree):
+    r"""YOLOv2's passthrough (space-to-depth): $(H, W, C) \mapsto (H/S, W/S, S^2 C)$, a reshape
+    and a transpose: $0$ FLOPs. $S$ must divide $H$ and $W$. (Darknet's ``reorg`` orders the
     channels differently; the shape and the cost are the same.)
 
     >>> Reorg(2).output_shape((26, 26, 64)), Reorg(2).flops((26, 26, 64))
@@ -140,14 +115,17 @@ class Reorg(_Movement):
     stride: int = 2
 
     def __post_init__(self) -> None:
-        _int(self.stride, "Reorg: stride")
+        check_int(self.stride, "Reorg: stride")
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        h, w, c = _hwc(self.label, in_shape)
-        conds, s = Conditions(), self.stride
-        ho = _exact_div(h, s, f"Reorg(stride={s}): input height", conds)
-        wo = _exact_div(w, s, f"Reorg(stride={s}): input width", conds)
-        return Shape((ho, wo, out(s * s * c)), conds.items)
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        h, w, c = dims_of(self.label, in_shape, 3, "HWC")
+        s, f = self.stride, FormulaBuilder(self.label)
+        oh = exact_division(f, "out_h", "output height", Ho, H, h, s,
+                            f"Reorg(stride={s}): input height")
+        ow = exact_division(f, "out_w", "output width", Wo, W, w, s,
+                            f"Reorg(stride={s}): input width")
+        oc = f.add("out_c", "output channels", sp.Symbol("C'"), S**2 * C, {S: s, C: c})
+        return f.build((oh, ow, oc))
 
     def windows(self, in_shape):
         w = Window(self.stride, self.stride, 1, 0)
@@ -155,7 +133,7 @@ class Reorg(_Movement):
 
 
 @dataclass(frozen=True, slots=True)
-class Upsample(_Movement):
+class Upsample(ParameterFree):
     r"""Nearest-neighbour upsampling (YOLOv3): $(H, W, C) \mapsto (fH, fW, C)$, every pixel
     repeated (a broadcast and a reshape): $0$ FLOPs.
 
@@ -166,18 +144,22 @@ class Upsample(_Movement):
     factor: int = 2
 
     def __post_init__(self) -> None:
-        _int(self.factor, "Upsample: factor")
+        check_int(self.factor, "Upsample: factor")
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        h, w, c = _hwc(self.label, in_shape)
-        return Shape((out(self.factor * h), out(self.factor * w), c))
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        h, w, c = dims_of(self.label, in_shape, 3, "HWC")
+        f, r = FormulaBuilder(self.label), sp.Symbol("R", integer=True, positive=True)
+        oh = f.add("out_h", "output height", Ho, r * H, {r: self.factor, H: h})
+        ow = f.add("out_w", "output width", Wo, r * W, {r: self.factor, W: w})
+        return f.build((oh, ow, c))
 
     def windows(self, in_shape):
-        raise SymconvError("Upsample: receptive fields through an upsampling are not tracked")
+        window = Window(1, 1, 1, 0, upsample=self.factor, mode="repeat")
+        return [(window, window)]
 
 
 @dataclass(frozen=True, slots=True)
-class Reshape(_Movement):
+class Reshape(ParameterFree):
     r"""$(d_1, \dots) \mapsto$ ``shape`` with the same number of elements: $0$ FLOPs. YOLOv1's
     last FC output viewed as $S \times S \times (5B + C)$ (Darknet's detection layer reads the
     vector as $S^2 C$ class scores, $S^2 B$ confidences, $4 S^2 B$ coordinates instead: the
@@ -190,13 +172,13 @@ class Reshape(_Movement):
             raise SymconvError(f"Reshape: shape={self.shape!r} must be a non-empty tuple")
         object.__setattr__(self, "shape", tuple(as_dim(d, "Reshape: shape") for d in self.shape))
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        n = prod(_dims(self.label, in_shape))
-        m = prod(self.shape)
-        if is_concrete(n, m) and n != m:
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        dims = dims_of(self.label, in_shape)
+        n, m = sp.Mul(*dims), sp.Mul(*self.shape)
+        if n.is_Integer and m.is_Integer and n != m:
             raise ShapeMismatchError(f"Reshape: cannot view {n} elements as {self.shape} "
                                      f"({m} elements)")
-        return Shape(self.shape)
+        return FormulaBuilder(self.label).build(self.shape)
 
     def windows(self, in_shape):
         return None
@@ -205,39 +187,23 @@ class Reshape(_Movement):
 # --- composite units ----------------------------------------------------------------------
 
 
-class _Composite(Layer):
-    """A layer made of a fixed stack of parts; every count is the stack's."""
+class _Chain(Composite):
+    """A unit made of a fixed chain of parts (:meth:`stack`)."""
 
     __slots__ = ()
 
     def stack(self) -> Stack:
         raise NotImplementedError
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        return self.stack().output_shape(in_shape)
+    def named_parts(self, in_shape: Sequence[Dim]) -> list[Part]:
+        return self.stack().named_parts(in_shape)
 
-    def weight_count(self) -> Dim:
-        return self.stack().weight_count()
-
-    def bias_count(self) -> Dim:
-        return self.stack().bias_count()
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return self.stack().macs(in_shape, convention)
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return self.batch_flops(in_shape, 1, convention)
-
-    def batch_flops(self, in_shape: Sequence[Dim], batch: Dim = 1,
-                    convention: str = "dense") -> Dim:
-        return self.stack().batch_flops(in_shape, batch, convention)
-
-    def transcendentals(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Dim:
-        return self.stack().transcendentals(in_shape, batch)
+    def param_parts(self) -> list[Part]:
+        return self.stack().param_parts()
 
 
 @dataclass(frozen=True, slots=True)
-class DarknetConv(_Composite):
+class DarknetConv(_Chain):
     r"""Darknet's ``[convolutional]``: $K \times K$ conv, stride $S$, padding $\lfloor K/2
     \rfloor$, then batch norm (``batch_norm``; the conv then has no bias) and a leaky ReLU
     (``activation='leaky'``) or nothing (``'linear'``):
@@ -261,13 +227,13 @@ class DarknetConv(_Composite):
     def __post_init__(self) -> None:
         for name in ("in_features", "out_features"):
             object.__setattr__(self, name, as_dim(getattr(self, name), f"DarknetConv: {name}"))
-        _int(self.kernel_size, "DarknetConv: kernel_size")
-        _int(self.strides, "DarknetConv: strides")
+        check_int(self.kernel_size, "DarknetConv: kernel_size")
+        check_int(self.strides, "DarknetConv: strides")
         check_bool(self.batch_norm, "DarknetConv: batch_norm")
         if self.activation not in ("leaky", "linear"):
             raise SymconvError(f"DarknetConv: activation={self.activation!r} must be 'leaky' "
                                f"or 'linear'")
-        _real(self.negative_slope, "DarknetConv: negative_slope", 0.0, 1.0)
+        check_real(self.negative_slope, "DarknetConv: negative_slope", 0.0, 1.0)
 
     @property
     def conv(self) -> Conv2D:
@@ -285,14 +251,14 @@ class DarknetConv(_Composite):
         return Stack(tuple(layers), tuple(names))
 
     def windows(self, in_shape):
-        return receptive.windows(self.conv, in_shape)
+        return self.conv.windows(in_shape)
 
 
 @dataclass(frozen=True, slots=True)
-class DarknetResidual(_Composite):
+class DarknetResidual(Composite):
     r"""Darknet-53's residual block on $c$ channels: $1\times1$ unit to $c/2$, $3\times3$ unit
     back to $c$, added to the input (no activation after the sum, Darknet's linear
-    ``[shortcut]``): $P = c^2/2 + 9c^2/2 + 3c$, FLOPs those of the two units $+\ HWc$."""
+    ``[shortcut]``): $P = c^2/2 + 9c^2/2 + 3c$, FLOPs those of the two units $+\ B H W c$."""
 
     channels: Dim
     negative_slope: float = 0.1
@@ -311,11 +277,13 @@ class DarknetResidual(_Composite):
                       DarknetConv(half, c, 3, negative_slope=self.negative_slope)),
                      ("reduce", "expand"))
 
-    def batch_flops(self, in_shape: Sequence[Dim], batch: Dim = 1,
-                    convention: str = "dense") -> Dim:
-        r"""The two units, then the addition: $B H W c$ more."""
-        shape = self.output_shape(in_shape)
-        return out(self.stack().batch_flops(in_shape, batch, convention) + batch * prod(shape))
+    def named_parts(self, in_shape: Sequence[Dim]) -> list[Part]:
+        parts = self.stack().named_parts(in_shape)
+        y = tuple(parts[-1].layer.output_shape(parts[-1].in_shape))
+        return parts + [Part("add", Add(), y)]
+
+    def param_parts(self) -> list[Part]:
+        return self.stack().param_parts()
 
     def windows(self, in_shape):
         one, three = Window(1, 1, 1, 0), Window(3, 1, 1, 1)

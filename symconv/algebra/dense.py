@@ -1,33 +1,28 @@
 r"""Fully connected layers and flattening.
 
-``Dense(F, U)`` on a vector of $F$ features: $F U$ weights, $U$ biases, $F U$ MACs and
-$2 F U + U$ FLOPs. ``Flatten`` turns $(H, W, C)$ into $(H W C,)$ at no cost.
+``Dense(F, U)`` on a vector of $F$ features: $F U$ weights, $U$ biases, $F U$ MACs (no padding,
+so dense = exact) and $B(2 F U + U)$ FLOPs on a batch of $B$. ``Flatten`` turns
+$(H, W, C)$ into $(H W C,)$ at no cost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra.arith import Dim, as_dim, out, prod
+from symconv.algebra.arith import Dim, as_dim
 from symconv.algebra.conv import check_bool
-from symconv.algebra.layer import Layer, ParameterFree, Shape, check_convention
-from symconv.errors import ShapeMismatchError
+from symconv.algebra.elementwise import element_symbols
+from symconv.algebra.formula import (BIASES, FLOPS_EXACT, MACS_DENSE, WEIGHTS, FormulaBuilder,
+                                     Formulas)
+from symconv.algebra.layer import Layer, ParameterFree, dims_of, same_size
+from symconv.algebra.symbols import B, F, U
 
-
-def _features(layer: str, in_shape: Sequence[Dim], expected: Dim) -> Dim:
-    if not isinstance(in_shape, (tuple, list)) or len(in_shape) != 1:
-        raise ShapeMismatchError(
-            f"{layer}: input shape {in_shape!r} must be (features,); add a Flatten or "
-            f"GlobalAvgPool2D before it"
-        )
-    f = as_dim(in_shape[0], f"{layer}: input features")
-    same = (f == expected) if isinstance(f, int) and isinstance(expected, int) else sp.Eq(f, expected)
-    if same is False or same == sp.false:
-        raise ShapeMismatchError(f"{layer}: input has {f} features but in_features={expected}")
-    return f
+DENSE_WEIGHTS = F * U
+DENSE_MACS = F * U
+DENSE_FLOPS = B * (2 * MACS_DENSE + U)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,38 +42,53 @@ class Dense(Layer):
         object.__setattr__(self, "out_features", as_dim(self.out_features, "Dense: out_features"))
         check_bool(self.use_bias, "Dense: use_bias")
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        _features(self.label, in_shape, self.in_features)
-        return Shape((self.out_features,))
+    def _fu(self) -> dict:
+        return {F: self.in_features, U: self.out_features}
 
-    def weight_count(self) -> Dim:
-        r"""$F U$."""
-        return out(self.in_features * self.out_features)
+    def parameters(self) -> Formulas:
+        r"""$F U$ weights, $U$ biases."""
+        f = FormulaBuilder(self.label)
+        f.add("weights", "weights", WEIGHTS, DENSE_WEIGHTS, self._fu())
+        f.add("biases", "biases", BIASES, U if self.use_bias else sp.Integer(0),
+              {U: self.out_features} if self.use_bias else {})
+        return f.build(())
 
-    def bias_count(self) -> Dim:
-        r"""$U$ with a bias, else 0."""
-        return self.out_features if self.use_bias else 0
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        if not isinstance(in_shape, (tuple, list)) or len(in_shape) != 1:
+            from symconv.errors import ShapeMismatchError
 
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        r"""$F U$ (no padding, so dense = exact)."""
-        check_convention(convention)
-        _features(self.label, in_shape, self.in_features)
-        return self.weight_count()
+            raise ShapeMismatchError(
+                f"{self.label}: input shape {in_shape!r} must be (features,); add a Flatten or "
+                f"GlobalAvgPool2D before it")
+        (n,) = dims_of(self.label, in_shape, 1, ("features",))
+        if isinstance(n, int) and isinstance(self.in_features, int) and n != self.in_features:
+            from symconv.errors import ShapeMismatchError
 
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        r"""$2 F U + U$."""
-        return out(2 * self.macs(in_shape, convention) + self.bias_count())
+            raise ShapeMismatchError(f"{self.label}: input has {n} features but "
+                                     f"in_features={self.in_features}")
+        same_size(self.label, "features", n, self.in_features, "in_features")
+        f = FormulaBuilder(self.label)
+        macs = f.add("macs", "MACs", MACS_DENSE, DENSE_MACS, self._fu())
+        f.add("flops", "FLOPs" + (" (bias adds included)" if self.use_bias else ""),
+              FLOPS_EXACT, DENSE_FLOPS if self.use_bias else 2 * B * MACS_DENSE,
+              {B: batch, MACS_DENSE: macs, U: self.out_features})
+        return f.build((self.out_features,))
+
+    def windows(self, in_shape: Sequence[Dim]):
+        return None
 
 
 @dataclass(frozen=True, slots=True)
 class Flatten(ParameterFree):
     r"""$(d_1, \dots, d_k) \mapsto (\prod_i d_i,)$: no parameters, no FLOPs (a reshape)."""
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        if not isinstance(in_shape, (tuple, list)) or not in_shape:
-            raise ShapeMismatchError(f"Flatten: input shape {in_shape!r} must be a non-empty tuple")
-        dims = [as_dim(d, f"Flatten: input dim {i}") for i, d in enumerate(in_shape)]
-        return Shape((prod(dims),))
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        dims = dims_of(self.label, in_shape)
+        syms = element_symbols(dims)
+        f = FormulaBuilder(self.label)
+        n = f.add("size", "flattened size", sp.Symbol("n"), sp.Mul(*syms),
+                  dict(zip(syms, dims)))
+        return f.build((n,))
 
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return self.macs(in_shape, convention)
+    def windows(self, in_shape: Sequence[Dim]):
+        return None

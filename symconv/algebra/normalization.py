@@ -1,24 +1,36 @@
-r"""Batch normalisation at inference (running statistics), as ``nnx.BatchNorm`` lowers.
+r"""Normalisation layers at inference, as ``nnx.BatchNorm`` and ``nnx.LayerNorm`` lower.
 
-.. math::  y = (x - \mu)\,\gamma / \sqrt{\sigma^2 + \epsilon} + \beta
-
-Parameters: $\gamma, \beta$ ($2C$; the running $\mu, \sigma^2$ are batch statistics, not
-parameters). XLA counts, for a batch of $B$ maps $H \times W \times C$: a subtraction, a
+**Batch norm** (running statistics) over the last axis of $C$ channels,
+$y = (x - \mu)\,\gamma / \sqrt{\sigma^2 + \epsilon} + \beta$: parameters $\gamma, \beta$ ($2C$;
+the running $\mu, \sigma^2$ are batch statistics, not parameters). XLA counts a subtraction, a
 multiplication and an addition per element, plus $\sigma^2 + \epsilon$ and the product with
-$\gamma$ once per channel per call (not per example), and $C$ reciprocal square roots
-(transcendentals):
+$\gamma$ once per channel per call (not per example), and $C$ reciprocal square roots:
 
-.. math::  \text{FLOPs} = 3 B H W C + 2C .
+.. math::  \text{FLOPs} = 3 B n + 2C, \qquad \text{transcendentals} = C,
+
+for $n$ elements per example ($n = H W C$ for a map).
+
+**Layer norm** over the last axis of $d$ (fast variance, Flax's default), $2d$ parameters:
+per row, $\mu$ ($d$), $\overline{x^2}$ ($2d$), variance and $+\epsilon$ (4), $x - \mu$,
+$\cdot\gamma$ on the reciprocal, the product and $+\beta$ ($4d$), one ``rsqrt``:
+
+.. math::  \text{FLOPs} = B\,\tfrac{n}{d}\,(7d + 4), \qquad
+           \text{transcendentals} = B\,\tfrac{n}{d} .
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from symconv.algebra.arith import Dim, as_dim, out, prod
-from symconv.algebra.layer import Layer, Shape, check_convention
-from symconv.errors import ShapeMismatchError
+import sympy as sp
+
+from symconv.algebra.arith import Dim, as_dim
+from symconv.algebra.elementwise import element_symbols
+from symconv.algebra.formula import (BIASES, FLOPS_EXACT, TRANSCENDENTALS, WEIGHTS, FormulaBuilder,
+                                     Formulas)
+from symconv.algebra.layer import Layer, dims_of, same_size
+from symconv.algebra.symbols import B, C, d
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,42 +43,57 @@ class BatchNorm(Layer):
         object.__setattr__(self, "num_features",
                            as_dim(self.num_features, "BatchNorm: num_features"))
 
-    def _dims(self, in_shape: Sequence[Dim]) -> list[Dim]:
-        if not isinstance(in_shape, (tuple, list)) or not in_shape:
-            raise ShapeMismatchError(f"BatchNorm: input shape {in_shape!r} must be a tuple")
-        dims = [as_dim(d, f"BatchNorm: input dim {i}") for i, d in enumerate(in_shape)]
-        c = dims[-1]
-        if isinstance(c, int) and isinstance(self.num_features, int) and c != self.num_features:
-            raise ShapeMismatchError(
-                f"BatchNorm: input has {c} channels but num_features={self.num_features}")
-        return dims
+    def parameters(self) -> Formulas:
+        r"""$\gamma$: $C$ weights; $\beta$: $C$ biases."""
+        f = FormulaBuilder(self.label)
+        f.add("weights", "weights (γ)", WEIGHTS, C, {C: self.num_features})
+        f.add("biases", "biases (β)", BIASES, C, {C: self.num_features})
+        return f.build(())
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        return Shape(self._dims(in_shape))
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        r"""$3 B n + 2C$ FLOPs: the per-channel terms are paid once per call."""
+        dims = dims_of(self.label, in_shape)
+        same_size(self.label, "channels", dims[-1], self.num_features, "num_features")
+        syms = element_symbols(dims)
+        subs = {B: batch, **dict(zip(syms, dims)), C: self.num_features}
+        f = FormulaBuilder(self.label)
+        f.add("flops", "FLOPs (3 per element, 2 per channel)", FLOPS_EXACT,
+              3 * B * sp.Mul(*syms) + 2 * C, subs)
+        f.add("transcendentals", "reciprocal square roots", TRANSCENDENTALS, C,
+              {C: self.num_features})
+        return f.build(dims)
 
-    def weight_count(self) -> Dim:
-        r"""$\gamma$: $C$."""
-        return self.num_features
+    def windows(self, in_shape: Sequence[Dim]):
+        return []
 
-    def bias_count(self) -> Dim:
-        r"""$\beta$: $C$."""
-        return self.num_features
 
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        check_convention(convention)
-        self._dims(in_shape)
-        return 0
+@dataclass(frozen=True, slots=True)
+class LayerNorm(Layer):
+    r"""``nnx.LayerNorm(d)`` over the last axis; $2d$ parameters, $B\frac{n}{d}(7d + 4)$ FLOPs."""
 
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        r"""One example alone: $3 H W C + 2C$."""
-        return self.batch_flops(in_shape, 1, convention)
+    features: Dim
 
-    def batch_flops(self, in_shape: Sequence[Dim], batch: Dim = 1,
-                    convention: str = "dense") -> Dim:
-        r"""$3 B H W C + 2C$: the per-channel terms are paid once per call."""
-        check_convention(convention)
-        return out(3 * batch * prod(self._dims(in_shape)) + 2 * self.num_features)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", as_dim(self.features, "LayerNorm: features"))
 
-    def transcendentals(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Dim:
-        self._dims(in_shape)
-        return self.num_features
+    def parameters(self) -> Formulas:
+        r"""$\gamma$: $d$ weights; $\beta$: $d$ biases."""
+        f = FormulaBuilder(self.label)
+        f.add("weights", "weights (γ)", WEIGHTS, d, {d: self.features})
+        f.add("biases", "biases (β)", BIASES, d, {d: self.features})
+        return f.build(())
+
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        dims = dims_of(self.label, in_shape)
+        same_size(self.label, "features", dims[-1], self.features)
+        syms = element_symbols(dims)[:-1]
+        rows = sp.Mul(*syms)
+        subs = {B: batch, **dict(zip(syms, dims)), d: self.features}
+        f = FormulaBuilder(self.label)
+        f.add("flops", "FLOPs (7 per element, 4 per row)", FLOPS_EXACT, B * rows * (7 * d + 4),
+              subs)
+        f.add("transcendentals", "rsqrt per row", TRANSCENDENTALS, B * rows, subs)
+        return f.build(dims)
+
+    def windows(self, in_shape: Sequence[Dim]):
+        return []

@@ -1,25 +1,33 @@
 r"""Max, average and global average pooling, as XLA counts them.
 
 A pooling window is a ``reduce_window``: output size as for a convolution with kernel
-$k_h \times k_w$ (dilation 1), and XLA charges $k_h k_w - 1$ FLOPs per output element for the
-reduction (padded positions included), plus one division per element for average pooling
-(Flax's ``avg_pool`` with ``count_include_pad=True``):
+$K_h \times K_w$ (dilation 1, :mod:`symconv.algebra.conv`), and XLA charges $K_h K_w - 1$ FLOPs
+per output element for the reduction (padded positions included), plus one division per element
+for average pooling (Flax's ``avg_pool`` with ``count_include_pad=True``):
 
-.. math::  \text{FLOPs}_{max} = O_h O_w C (k_h k_w - 1), \qquad
-           \text{FLOPs}_{avg} = O_h O_w C\, k_h k_w, \qquad
-           \text{FLOPs}_{GAP} = (H W - 1) C + C = H W C .
+.. math::  \text{FLOPs}_{max} = B H' W' C (K_h K_w - 1), \qquad
+           \text{FLOPs}_{avg} = B H' W' C\, K_h K_w, \qquad
+           \text{FLOPs}_{GAP} = B H W C .
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-from symconv.algebra.arith import Conditions, Dim, as_dim, is_concrete, out, prod
-from symconv.algebra.conv import conv_axis, pair
-from symconv.algebra.layer import ParameterFree, Shape, check_convention
+import sympy as sp
+
+from symconv.algebra.arith import Dim, is_concrete, out, prod
+from symconv.algebra.conv import axis_formulas, pair
+from symconv.algebra.formula import FLOPS_EXACT, FormulaBuilder, Formulas, evaluate
+from symconv.algebra.layer import ParameterFree, dims_of
 from symconv.algebra.padding import PaddingLike, normalize_padding
-from symconv.errors import ShapeMismatchError
+from symconv.algebra.receptive import Window
+from symconv.algebra.symbols import B, C, H, W, Ho, Kh, Kw, Wo
+
+MAX_POOL_FLOPS = B * Ho * Wo * C * (Kh * Kw - 1)
+AVG_POOL_FLOPS = B * Ho * Wo * C * Kh * Kw
+GAP_FLOPS = B * H * W * C
 
 
 def reduce_window_flops(out_shape: Sequence[Dim], window: Sequence[Dim],
@@ -43,17 +51,13 @@ def reduce_window_flops(out_shape: Sequence[Dim], window: Sequence[Dim],
     return out(outputs * (prod(window) - 1))
 
 
-def _hwc(layer: str, in_shape: Sequence[Dim]) -> tuple[Dim, Dim, Dim]:
-    if not isinstance(in_shape, (tuple, list)) or len(in_shape) != 3:
-        raise ShapeMismatchError(f"{layer}: input shape {in_shape!r} must be (H, W, C)")
-    return tuple(as_dim(d, f"{layer}: input {n}") for d, n in zip(in_shape, "HWC"))  # type: ignore
-
-
 @dataclass(frozen=True, slots=True)
 class _Pool2D(ParameterFree):
     window_shape: Dim | tuple[Dim, Dim]
     strides: Dim | tuple[Dim, Dim] | None = None
     padding: PaddingLike = "VALID"
+
+    _divides = False  # average pooling adds one division per output
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -62,38 +66,42 @@ class _Pool2D(ParameterFree):
         set_(self, "strides", pair(strides, f"{self.label}: strides"))
         set_(self, "padding", normalize_padding(self.padding, self.label))
 
-    def _geometry(self, in_shape: Sequence[Dim]):
-        h, w, c = _hwc(self.label, in_shape)
-        conds = Conditions()
+    def _axes(self, f: FormulaBuilder, in_shape: Sequence[Dim]):
+        h, w, c = dims_of(self.label, in_shape, 3, "HWC")
         pads = self.padding
         ph, pw = (pads, pads) if isinstance(pads, str) else pads
-        gh = conv_axis(self.label, "height", h, self.window_shape[0], self.strides[0], 1, ph, conds)
-        gw = conv_axis(self.label, "width", w, self.window_shape[1], self.strides[1], 1, pw, conds)
-        return gh, gw, c, conds
+        gh = axis_formulas(f, "height", h, self.window_shape[0], self.strides[0], 1, ph, False)
+        gw = axis_formulas(f, "width", w, self.window_shape[1], self.strides[1], 1, pw, False)
+        return gh, gw, c
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        gh, gw, c, conds = self._geometry(in_shape)
-        return Shape((gh.out, gw.out, c), conds.items)
-
-    _divides = False  # average pooling adds one division per output
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        return self.batch_flops(in_shape, 1, convention)
-
-    def batch_flops(self, in_shape: Sequence[Dim], batch: Dim = 1,
-                    convention: str = "dense") -> Dim:
-        r"""$B O_h O_w C (k_h k_w - 1)$ (+ $B O_h O_w C$ divisions for average pooling); see
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        r"""$B H' W' C (K_h K_w - 1)$ (+ $B H' W' C$ divisions for average pooling); see
         :func:`reduce_window_flops` for XLA's one exception."""
-        check_convention(convention)
-        gh, gw, c, _ = self._geometry(in_shape)
+        f = FormulaBuilder(self.label)
+        gh, gw, c = self._axes(f, in_shape)
+        kh, kw = self.window_shape
         dims = (batch, gh.out, gw.out, c)
-        reduce = reduce_window_flops(dims, (1, *self.window_shape, 1),
-                                     ((0, 0), (gh.lo, gh.hi), (gw.lo, gw.hi), (0, 0)))
-        return out(reduce + (prod(dims) if self._divides else 0))
+        xla = reduce_window_flops(dims, (1, kh, kw, 1),
+                                  ((0, 0), (gh.lo, gh.hi), (gw.lo, gw.hi), (0, 0)))
+        xla = out(xla + (prod(dims) if self._divides else 0))
+        general = AVG_POOL_FLOPS if self._divides else MAX_POOL_FLOPS
+        subs = {B: batch, Ho: gh.out, Wo: gw.out, C: c, Kh: kh, Kw: kw}
+        differs = sp.expand(xla - evaluate(general, subs)) != 0
+        special = {"value": xla, "via": "XLA prices a window over a whole padded axis as a "
+                                        "reduce and a broadcast"} if differs else {}
+        what = "window sums and a division per output" if self._divides else "comparisons"
+        f.add("flops", f"FLOPs ({what})", FLOPS_EXACT, general, subs, **special)
+        return f.build((gh.out, gw.out, c))
+
+    def windows(self, in_shape: Sequence[Dim]):
+        f = FormulaBuilder(self.label)
+        gh, gw, _ = self._axes(f, in_shape)
+        return [tuple(Window(self.window_shape[i], self.strides[i], 1, g.lo)
+                      for i, g in enumerate((gh, gw)))]
 
 
 class MaxPool2D(_Pool2D):
-    r"""``nnx.max_pool``: $k_h k_w - 1$ comparisons per output element.
+    r"""``nnx.max_pool``: $K_h K_w - 1$ comparisons per output element.
 
     >>> MaxPool2D(2).output_shape((8, 8, 3)), MaxPool2D(2).flops((8, 8, 3))
     ((4, 4, 3), 144)
@@ -103,7 +111,7 @@ class MaxPool2D(_Pool2D):
 
 
 class AvgPool2D(_Pool2D):
-    r"""``nnx.avg_pool`` (padded zeros counted): $k_h k_w - 1$ adds and one division per output."""
+    r"""``nnx.avg_pool`` (padded zeros counted): $K_h K_w - 1$ adds and one division per output."""
 
     __slots__ = ()
     _divides = True
@@ -111,14 +119,15 @@ class AvgPool2D(_Pool2D):
 
 @dataclass(frozen=True, slots=True)
 class GlobalAvgPool2D(ParameterFree):
-    r"""Mean over $H$ and $W$: $(H, W, C) \mapsto (C,)$ with $H W C$ FLOPs."""
+    r"""Mean over $H$ and $W$: $(H, W, C) \mapsto (C,)$ with $B H W C$ FLOPs ($(HW - 1)C$ adds
+    and $C$ divisions per example)."""
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        _, _, c = _hwc(self.label, in_shape)
-        return Shape((c,))
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
+        h, w, c = dims_of(self.label, in_shape, 3, "HWC")
+        f = FormulaBuilder(self.label)
+        f.add("flops", "FLOPs (sums and a division per channel)", FLOPS_EXACT, GAP_FLOPS,
+              {B: batch, H: h, W: w, C: c})
+        return f.build((c,))
 
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        r"""$(H W - 1) C$ adds and $C$ divisions."""
-        check_convention(convention)
-        h, w, c = _hwc(self.label, in_shape)
-        return out(h * w * c)
+    def windows(self, in_shape: Sequence[Dim]):
+        return None

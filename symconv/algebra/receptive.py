@@ -1,42 +1,45 @@
-r"""Receptive fields: size $r$, jump $j$ (effective stride) and start (centre of the first
-output's field, in input pixels), layer by layer, in closed form.
+r"""Receptive fields: size $r$, jump $j$ (effective stride, rational after upsampling) and start
+(centre of the first output's field, in input pixels), layer by layer, in closed form.
 
-For a layer with kernel $k$, stride $s$, dilation $d$ and low padding $p$, after a layer whose
-field is $(r, j, \text{start})$ (Araujo et al., *Computing Receptive Fields of CNNs*, Distill 2019):
+A layer acts on one axis through a :class:`Window`: it may first *upsample* its input by $u$
+(zeros inserted between pixels — a transposed convolution — or every pixel repeated — nearest
+upsampling, pixel shuffle), then slide a kernel of $k$ taps, dilation $d$, stride $s$ over it,
+with $p$ pixels of low padding. After a layer whose field is $(r, j, \text{start})$
+(Araujo et al., *Computing Receptive Fields of CNNs*, Distill 2019, for $u = 1$):
 
-.. math::  r' = r + (k - 1)\,d\,j, \qquad j' = j\,s, \qquad
-           \text{start}' = \text{start} + \left(\tfrac{(k-1)d}{2} - p\right) j,
+.. math::  r' = r + (m - 1)\,j, \qquad j' = \frac{j\,s}{u}, \qquad
+           \text{start}' = \text{start} + \frac{n_{lo} + n_{hi}}{2}\,j,
 
-from $r_0 = 1$, $j_0 = 1$, $\text{start}_0 = 0$, which unrolls to
+where an output sees input pixels $n_{lo}..n_{hi}$ (those of output 0 give the start) and
+$m$ is the largest number of input pixels an output spans, over all output phases:
+
+.. math::  m = \left\lfloor \frac{(k-1)d + c}{u} \right\rfloor + 1, \qquad
+           c = \begin{cases} 0 & \text{zeros inserted} \\ u - 1 & \text{pixels repeated}
+           \end{cases}
+
+For $u = 1$ this is $r' = r + (k-1)dj$, $j' = js$, $\text{start}' = \text{start} +
+(\tfrac{(k-1)d}{2} - p)j$, which unrolls from $r_0 = 1, j_0 = 1, \text{start}_0 = 0$ to
 
 .. math::  r_L = 1 + \sum_{l=1}^{L} (k_l - 1)\, d_l \prod_{i<l} s_i .
 
-Output unit $i$ of layer $L$ sees input pixels
-$[\text{start}_L + i j_L - \tfrac{r_L - 1}{2},\ \text{start}_L + i j_L + \tfrac{r_L - 1}{2}]$
-(clipped to the image; dilation, or a stride larger than the next kernel, may leave holes
-inside that window, never at its two ends). Elementwise layers
-and batch norm leave the field unchanged; a flatten, dense layer or global pooling sees the whole
-input (``global``). Multi-path blocks take their deepest path: a dense block of $L$ layers acts
-like one $(2L+1)$ window, a residual block like its main path.
+With $u > 1$ an output's field depends on its phase (its index mod $u$); $r$ is the largest
+over phases, and unit $i$'s centre is $\text{start} + i j$ only up to that phase. Output unit
+$i$ of a chain without upsampling sees input pixels
+$[\text{start} + i j - \tfrac{r - 1}{2},\ \text{start} + i j + \tfrac{r - 1}{2}]$ (clipped to the
+image; dilation or a stride larger than the next kernel may leave holes inside, never at the
+two ends). Elementwise layers leave the field unchanged; a flatten, dense layer or global
+pooling sees the whole input (``global``). Each layer kind states its own window
+(``Layer.windows``); a chain composes them (:class:`symconv.algebra.composite.Stack`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra.arith import Dim, out
-from symconv.algebra.conv import Conv2D, conv_axis
-from symconv.algebra.arith import Conditions
-from symconv.algebra.dense import Dense, Flatten
-from symconv.algebra.elementwise import ReLU, Softmax
-from symconv.algebra.layer import Layer
-from symconv.algebra.normalization import BatchNorm
-from symconv.algebra.pooling import GlobalAvgPool2D, _Pool2D
-from symconv.algebra.separable import SeparableConv2D
-from symconv.errors import SymconvError
+from symconv.algebra.arith import Dim, ceildiv, floordiv, out
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,71 +57,48 @@ class Field:
 
 IDENTITY = Field(1, 1, 0)
 GLOBAL = Field(None, None, None)
+MODES = ("zeros", "repeat")
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """What a sliding-window layer contributes along one axis."""
+    """What a layer does along one axis: upsample by ``upsample`` (``mode`` 'zeros' or
+    'repeat'), then a ``kernel``-tap window, ``dilation``, ``stride``, ``pad_lo`` low padding."""
 
     kernel: Dim
     stride: Dim
     dilation: Dim
     pad_lo: Dim
+    upsample: Dim = 1
+    mode: str = "zeros"
+
+    def span(self) -> Dim:
+        r"""$m$: the most input pixels one output reads, over all phases."""
+        u, extra = self.upsample, (self.upsample - 1 if self.mode == "repeat" else 0)
+        return out(floordiv((self.kernel - 1) * self.dilation + extra, u) + 1)
+
+    def first(self) -> tuple[Dim, Dim]:
+        """$(n_{lo}, n_{hi})$: the input pixels output 0 reads (hull; may be empty for a
+        window on padding only, then its centre is still the window's)."""
+        lo = -self.pad_lo
+        hi = lo + (self.kernel - 1) * self.dilation
+        u = self.upsample
+        if u == 1:
+            return out(lo), out(hi)
+        first = ceildiv(lo, u) if self.mode == "zeros" else floordiv(lo, u)
+        return first, floordiv(hi, u)
 
 
 def step(field: Field, window: Window) -> Field:
     r"""One application of the recursion above."""
     if field.is_global:
         return GLOBAL
-    k, s, d, p = window.kernel, window.stride, window.dilation, window.pad_lo
-    size = out(field.size + (k - 1) * d * field.jump)
-    start = out(sp.expand(field.start + (sp.Rational(1, 2) * (k - 1) * d - p) * field.jump))
-    return Field(size, out(field.jump * s), start)
-
-
-def windows(layer: Layer, in_shape: Sequence[Dim]) -> list[tuple[Window, Window]] | None:
-    """The sliding windows a layer applies (in order); ``[]`` for elementwise, ``None`` global.
-
-    A layer class may define its own ``windows(in_shape)`` (the Darknet layers do)."""
-    rule = getattr(type(layer), "windows", None)
-    if rule is not None:
-        return rule(layer, in_shape)
-    if isinstance(layer, Conv2D):
-        gh, gw, _ = layer.geometry(in_shape)
-        return [tuple(Window(layer.kernel_size[i], layer.strides[i], layer.kernel_dilation[i],
-                             g.lo) for i, g in enumerate((gh, gw)))]
-    if isinstance(layer, SeparableConv2D):
-        return windows(layer.depthwise, in_shape)  # the pointwise stage adds nothing
-    if isinstance(layer, _Pool2D):
-        conds = Conditions()
-        pads = layer.padding
-        ph, pw = (pads, pads) if isinstance(pads, str) else pads
-        gh = conv_axis(layer.label, "height", in_shape[0], layer.window_shape[0],
-                       layer.strides[0], 1, ph, conds)
-        gw = conv_axis(layer.label, "width", in_shape[1], layer.window_shape[1],
-                       layer.strides[1], 1, pw, conds)
-        return [tuple(Window(layer.window_shape[i], layer.strides[i], 1, g.lo)
-                      for i, g in enumerate((gh, gw)))]
-    if isinstance(layer, (ReLU, Softmax, BatchNorm)):
-        return []
-    from symconv.algebra.blocks import DenseBlock, ResidualBlock
-
-    if isinstance(layer, DenseBlock):
-        # The deepest path crosses L 3x3/1 convs ('SAME'): one (2L+1)-window with padding L.
-        n = layer.num_layers
-        w = Window(out(2 * n + 1), 1, 1, n)
-        return [(w, w)]
-    if isinstance(layer, ResidualBlock):
-        # The main path is the deeper one; the projection's 1x1 window lies inside it.
-        s = layer.strides
-        if layer.kind == "basic":
-            return [(Window(3, s, 1, 1),) * 2, (Window(3, 1, 1, 1),) * 2]
-        return [(Window(3, s, 1, 1),) * 2]
-    if isinstance(layer, (Dense, Flatten, GlobalAvgPool2D)):
-        return None
-    if hasattr(layer, "layers"):  # a nested Stack: handled by the caller
-        raise SymconvError("internal: nested stacks are expanded by Stack.fields")
-    raise SymconvError(f"no receptive-field rule is known for {type(layer).__name__}")
+    lo, hi = window.first()
+    size = out(field.size + (window.span() - 1) * field.jump)
+    start = out(sp.expand(field.start + sp.Rational(1, 2) * (lo + hi) * field.jump))
+    jump = out(sp.Rational(1) * field.jump * window.stride / window.upsample) if not (
+        window.upsample == 1) else out(field.jump * window.stride)
+    return Field(size, jump, start)
 
 
 def closed_form(kernels: Sequence[Dim], strides: Sequence[Dim],
@@ -129,5 +109,5 @@ def closed_form(kernels: Sequence[Dim], strides: Sequence[Dim],
     29
     """
     dilations = dilations or [1] * len(kernels)
-    terms = [(k - 1) * d * sp.Mul(*strides[:l]) for l, (k, d) in enumerate(zip(kernels, dilations))]
+    terms = [(k - 1) * d * sp.Mul(*strides[:i]) for i, (k, d) in enumerate(zip(kernels, dilations))]
     return out(sp.expand(1 + sp.Add(*terms)))

@@ -21,7 +21,7 @@ import sympy as sp
 
 from symconv.algebra.arith import Dim, as_dim, out
 from symconv.algebra.conv import Conv2D, check_bool
-from symconv.algebra.layer import Layer, Shape
+from symconv.algebra.composite import Composite, Part
 from symconv.algebra.padding import PaddingLike
 from symconv.errors import SymconvError
 
@@ -47,8 +47,9 @@ def pointwise_conv2d(in_features: Dim, out_features: Dim, use_bias: bool = True)
 
 
 @dataclass(frozen=True, slots=True)
-class SeparableConv2D(Layer):
-    r"""Depthwise $K \times K$ (stride, padding, dilation) then pointwise $1 \times 1$.
+class SeparableConv2D(Composite):
+    r"""Depthwise $K \times K$ (stride, padding, dilation) then pointwise $1 \times 1$: a chain
+    of two :class:`Conv2D` parts, every quantity their sum.
 
     >>> sep = SeparableConv2D(64, 128, 5, strides=2, padding=2, use_bias=False)
     >>> sep.param_count(), sep.macs((64, 64))
@@ -92,28 +93,17 @@ class SeparableConv2D(Layer):
         return Conv2D(self.in_features, self.out_features, self.kernel_size, self.strides,
                       self.padding, self.kernel_dilation, 1, self.use_bias)
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
+    def named_parts(self, in_shape: Sequence[Dim]) -> list[Part]:
         mid = self._named("depthwise", lambda: self.depthwise.output_shape(in_shape))
-        final = self._named("pointwise", lambda: self.pointwise.output_shape(mid))
-        return Shape(final, tuple(mid.conditions) + tuple(final.conditions))
+        self._named("pointwise", lambda: self.pointwise.output_shape(mid))
+        return [Part("depthwise", self.depthwise, tuple(in_shape)),
+                Part("pointwise", self.pointwise, tuple(mid))]
 
-    def weight_count(self) -> Dim:
-        return out(self.depthwise.weight_count() + self.pointwise.weight_count())
+    def param_parts(self) -> list[Part]:
+        return [Part("depthwise", self.depthwise, ()), Part("pointwise", self.pointwise, ())]
 
-    def bias_count(self) -> Dim:
-        return out(self.depthwise.bias_count() + self.pointwise.bias_count())
-
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        mid = self.output_shape(in_shape)
-        mid = self.depthwise.output_shape(in_shape)
-        return out(self.depthwise.macs(in_shape, convention)
-                   + self.pointwise.macs(mid, convention))
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        mid = self.output_shape(in_shape)
-        mid = self.depthwise.output_shape(in_shape)
-        return out(self.depthwise.flops(in_shape, convention)
-                   + self.pointwise.flops(mid, convention))
+    def windows(self, in_shape: Sequence[Dim]):
+        return self.depthwise.windows(in_shape)  # the pointwise stage adds nothing
 
     def ratio(self, quantity: str = "macs", in_shape: Sequence[Dim] | None = None,
               convention: str = "dense") -> sp.Expr:

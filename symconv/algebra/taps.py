@@ -86,3 +86,26 @@ def lhs_dilated_taps(n: Dim, k: Dim, l: Dim, d: Dim, lo: Dim, hi: Dim,
     """
     return out(n * k - missed_taps(d * (k - 1) - lo, k, l, d, n, conds)
                - missed_taps(d * (k - 1) - hi, k, l, d, n, conds))
+
+
+class mu(sp.Function):  # noqa: N801  (the symbol of the formulas)
+    r"""$\mu(p; K, S, D, n)$ as a SymPy function: it evaluates to :func:`missed_taps` when every
+    argument is an integer and stays a symbol otherwise; printed $\mu(p)$ (the other arguments
+    are those of the layer it appears in)."""
+
+    nargs = 5
+    is_integer = True
+    is_nonnegative = True
+
+    @classmethod
+    def eval(cls, p, k, s, d, n):
+        if all(isinstance(a, sp.Integer) for a in (p, k, s, d, n)):
+            return sp.Integer(missed_taps(int(p), int(k), int(s), int(d), int(n)))
+        return None
+
+    def _latex(self, printer, exp=None):
+        text = r"\mu\left(" + printer._print(self.args[0]) + r"\right)"
+        return text if exp is None else text + "^{" + exp + "}"
+
+    def _sympystr(self, printer):
+        return "μ(" + printer._print(self.args[0]) + ")"

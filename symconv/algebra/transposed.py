@@ -1,9 +1,9 @@
 r"""Transposed convolution with PyTorch's meaning of padding: ``ConvTranspose2D``.
 
-Per axis, input length $n$, kernel $K$, stride $S$, padding $P$, output padding $P_o$ and
+Per axis, input length $H$, kernel $K$, stride $S$, padding $P$, output padding $P_o$ and
 dilation $D$:
 
-.. math::  O = (n - 1) S - 2P + D(K - 1) + P_o + 1 .
+.. math::  H' = (H - 1) S - 2P + D(K - 1) + P_o + 1 \ (\ge 1).
 
 It equals a direct convolution of the input dilated by $S$ (holes of $S-1$ zeros), padded by
 $(D(K-1) - P,\ D(K-1) - P + P_o)$, with the spatially flipped kernel. That is what
@@ -13,31 +13,36 @@ $(D(K-1) - P,\ D(K-1) - P + P_o)$, with the spatially flipped kernel. That is wh
 
 Costs (scatter view: every input pixel adds $K_h K_w$ scaled copies of the kernel):
 
-.. math::  \text{MACs}_{dense} = n_h n_w K_h K_w M N, \qquad
-           \text{MACs}_{exact} = T_h T_w M N, \quad T = nK - \mu(P) - \mu(P - P_o),
+.. math::  \text{MACs}_{dense} = H W K_h K_w M N, \qquad
+           \text{MACs}_{exact} = T_h T_w M N, \quad T = H K - \mu(P) - \mu(P - P_o),
 
-where $\mu(q) = \mu(q; K, S, D, n)$ (:func:`symconv.algebra.taps.missed_taps`) counts the
+where $\mu(q) = \mu(q; K, S, D, H)$ (:func:`symconv.algebra.taps.missed_taps`) counts the
 scattered taps cropped away by the padding; the exact count is what XLA's cost analysis reports.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sympy as sp
 
-from symconv.algebra.arith import Conditions, Dim, is_concrete, out, smax
-from symconv.algebra.conv import check_bool, pair
-from symconv.algebra.layer import Layer, Shape, check_convention, spatial_input
-from symconv.algebra.taps import missed_taps
-from symconv.errors import (
-    InvalidPaddingError,
-    KernelLargerThanInputError,
-    OutputPaddingTooLargeError,
-    SymconvError,
-)
-from symconv.algebra.arith import as_dim
+from symconv.algebra.arith import Dim, as_dim, is_concrete, out, smax
+from symconv.algebra.conv import BIAS_ADDS, check_bool, pair
+from symconv.algebra.formula import (BIASES, FLOPS_DENSE, FLOPS_EXACT, MACS_DENSE, MACS_EXACT,
+                                     WEIGHTS, FormulaBuilder, Formulas)
+from symconv.algebra.layer import Layer, spatial_input
+from symconv.algebra.receptive import Window
+from symconv.algebra.symbols import (B, D, H, Ho, K, Kh, Kw, M, N, P, P_o, S, T, Th, Tw, W, Wo)
+from symconv.algebra.taps import mu
+from symconv.errors import (InvalidPaddingError, KernelLargerThanInputError,
+                            OutputPaddingTooLargeError, SymconvError)
+
+OUT_SIZE = (H - 1) * S - 2 * P + D * (K - 1) + P_o + 1
+TAPS = H * K - mu(P, K, S, D, H) - mu(P - P_o, K, S, D, H)
+WEIGHTS_T = Kh * Kw * M * N
+MACS_DENSE_T = H * W * Kh * Kw * M * N
+MACS_EXACT_T = Th * Tw * M * N
 
 
 def _nonneg_pair(value: object, what: str) -> tuple[Dim, Dim]:
@@ -83,11 +88,11 @@ class ConvTranspose2D(Layer):
             raise InvalidPaddingError(str(e)) from None
         set_(self, "output_padding", _nonneg_pair(self.output_padding, f"{name}: output_padding"))
         check_bool(self.use_bias, f"{name}: use_bias")
-        conds = Conditions()
+        f = FormulaBuilder(name)
         for i, axis in enumerate(("height", "width")):
             op, s, d = self.output_padding[i], self.strides[i], self.kernel_dilation[i]
             limit = smax(s, d)
-            conds.require(
+            f.conds.require(
                 op < limit if is_concrete(op, limit) else sp.Lt(op, limit),
                 OutputPaddingTooLargeError,
                 f"{name}: output_padding={op} along {axis} must be smaller than "
@@ -103,49 +108,66 @@ class ConvTranspose2D(Layer):
             pads.append((out(d * (k - 1) - p), out(d * (k - 1) - p + op)))
         return tuple(pads)  # type: ignore[return-value]
 
-    def _axes(self, in_shape: Sequence[Dim]):
+    def parameters(self) -> Formulas:
+        r"""$K_h K_w M N$ weights; $N$ biases with a bias."""
+        f = FormulaBuilder(self.label)
+        f.add("weights", "weights", WEIGHTS, WEIGHTS_T,
+              {Kh: self.kernel_size[0], Kw: self.kernel_size[1], M: self.in_features,
+               N: self.out_features})
+        f.add("biases", "biases", BIASES, N if self.use_bias else sp.Integer(0),
+              {N: self.out_features} if self.use_bias else {})
+        return f.build(())
+
+    def _axis(self, f: FormulaBuilder, i: int, n: Dim) -> tuple[Dim, Dim]:
+        axis, n_sym, o_sym, t_sym = (("height", H, Ho, Th), ("width", W, Wo, Tw))[i]
+        k, s, d = self.kernel_size[i], self.strides[i], self.kernel_dilation[i]
+        p, op = self.padding[i], self.output_padding[i]
+        subs = {n_sym: n, S: s, P: p, D: d, K: k, P_o: op}
+        o = f.add(f"out_{axis[0]}", f"output {axis}", o_sym, OUT_SIZE.xreplace({H: n_sym}), subs)
+        f.require(sp.Ge(OUT_SIZE.xreplace({H: n_sym}), 1), subs, KernelLargerThanInputError,
+                  f"{self.label}: output {axis} (n-1)S - 2P + D(K-1) + P_o + 1 = {o} < 1; "
+                  f"reduce the padding P={p}")
+        general = TAPS.xreplace({H: n_sym, T: t_sym})
+        tsubs = {n_sym: n, K: k, S: s, D: d, P: p, P_o: op}
+        special = _scatter_taps(general, tsubs, n, k, s, d, p, op, f)
+        taps = f.add(f"taps_{axis[0]}", f"real taps along the {axis}", t_sym, general, tsubs,
+                     **special)
+        return o, taps
+
+    def formulas(self, in_shape: Sequence[Dim], batch: Dim = 1) -> Formulas:
         h, w = spatial_input(self.label, in_shape, self.in_features)
-        conds = Conditions()
-        axes = []
-        for i, (n, axis) in enumerate(((h, "height"), (w, "width"))):
-            k, s, d = self.kernel_size[i], self.strides[i], self.kernel_dilation[i]
-            p, op = self.padding[i], self.output_padding[i]
-            o = out((n - 1) * s - 2 * p + d * (k - 1) + op + 1)
-            conds.require(
-                o >= 1 if isinstance(o, int) else sp.Ge(o, 1),
-                KernelLargerThanInputError,
-                f"{self.label}: output {axis} (n-1)S - 2P + D(K-1) + P_o + 1 = {o} < 1; "
-                f"reduce the padding P={p}",
-            )
-            taps = n * k - missed_taps(p, k, s, d, n, conds) - missed_taps(p - op, k, s, d, n,
-                                                                           conds)
-            axes.append((n, o, taps if isinstance(taps, int) else out(sp.expand(taps))))
-        return axes, conds
+        f = FormulaBuilder(self.label)
+        (oh, th), (ow, tw) = self._axis(f, 0, h), self._axis(f, 1, w)
+        ch = {M: self.in_features, N: self.out_features}
+        kk = {Kh: self.kernel_size[0], Kw: self.kernel_size[1]}
+        dense = f.add("macs_dense", "MACs (dense: every scattered tap)", MACS_DENSE,
+                      MACS_DENSE_T, {H: h, W: w, **kk, **ch})
+        exact = f.add("macs_exact", "MACs (exact: cropped taps excluded)", MACS_EXACT,
+                      MACS_EXACT_T, {Th: th, Tw: tw, **ch})
+        bias = BIAS_ADDS if self.use_bias else 0
+        for key, lhs, macs, value in (("flops_dense", FLOPS_DENSE, MACS_DENSE, dense),
+                                      ("flops_exact", FLOPS_EXACT, MACS_EXACT, exact)):
+            f.add(key, f"FLOPs ({key[6:]}{', bias adds' if self.use_bias else ''})", lhs,
+                  B * (2 * macs + bias), {B: batch, macs: value, Ho: oh, Wo: ow,
+                                          N: self.out_features})
+        return f.build((oh, ow, self.out_features))
 
-    def output_shape(self, in_shape: Sequence[Dim]) -> Shape:
-        r"""$(O_h, O_w, N)$ with $O = (n-1)S - 2P + D(K-1) + P_o + 1$."""
-        (h, w), conds = self._axes(in_shape)
-        return Shape((h[1], w[1], self.out_features), conds.items)
+    def windows(self, in_shape: Sequence[Dim]):
+        r"""A stride-1 window over the input with $S - 1$ zeros inserted between pixels, low
+        padding $D(K-1) - P$."""
+        pads = self.lax_padding()
+        return [tuple(Window(self.kernel_size[i], 1, self.kernel_dilation[i], pads[i][0],
+                             upsample=self.strides[i], mode="zeros") for i in range(2))]
 
-    def weight_count(self) -> Dim:
-        r"""$K_h K_w M N$."""
-        return out(self.kernel_size[0] * self.kernel_size[1] * self.in_features
-                   * self.out_features)
 
-    def bias_count(self) -> Dim:
-        return self.out_features if self.use_bias else 0
+def _scatter_taps(general, subs, n, k, s, d, p, op, f: FormulaBuilder) -> dict:
+    """The general formula's value, or the closed form of μ for a symbolic input length."""
+    from symconv.algebra.formula import evaluate
+    from symconv.algebra.taps import missed_taps
 
-    def macs(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        r"""Dense $n_h n_w K_h K_w M N$ (every scattered tap) or exact $T_h T_w M N$."""
-        check_convention(convention)
-        (h, w), _ = self._axes(in_shape)
-        mn = self.in_features * self.out_features
-        if convention == "dense":
-            return out(h[0] * w[0] * self.kernel_size[0] * self.kernel_size[1] * mn)
-        return out(h[2] * w[2] * mn)
-
-    def flops(self, in_shape: Sequence[Dim], convention: str = "dense") -> Dim:
-        r"""$2\,\text{MACs} + O_h O_w N$ (bias adds)."""
-        (h, w), _ = self._axes(in_shape)
-        bias = h[1] * w[1] * self.out_features if self.use_bias else 0
-        return out(2 * self.macs(in_shape, convention) + bias)
+    value = evaluate(general, subs)
+    if not (isinstance(value, sp.Basic) and value.has(mu)):
+        return {}
+    taps = n * k - missed_taps(p, k, s, d, n, f.conds) - missed_taps(p - op, k, s, d, n, f.conds)
+    return {"value": taps if isinstance(taps, int) else out(sp.expand(taps)),
+            "via": "closed form of μ"}

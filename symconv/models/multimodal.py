@@ -17,10 +17,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from symconv.algebra.nets.multimodal import (MultiModalConfig)
-from symconv.algebra.transformer import (
-    ACTIVATIONS,
-    SequenceTooLongError,
-)
+from symconv.algebra.elementwise import ACTIVATIONS
+from symconv.algebra.embedding import SequenceTooLongError
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.densenet import DenseNet
 from symconv.algebra.nets.densenet import DenseNetConfig

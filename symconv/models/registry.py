@@ -13,7 +13,7 @@ from typing import Callable
 from flax import nnx
 
 from symconv.algebra import Stack
-from symconv.algebra.graph import Graph
+from symconv.algebra.composite import Graph
 from symconv.algebra.arith import Dim
 from symconv.errors import SymconvError
 from symconv.models.assignment import AssignmentCNN
@@ -102,6 +102,7 @@ def _unets() -> list[ModelEntry]:
 
 def _yolos() -> list[ModelEntry]:
     from symconv.algebra.nets import darknet as D
+    from symconv.algebra.nets import yolo as G
     from symconv.models import yolo as Y
 
     def v1(hw):
@@ -121,12 +122,12 @@ def _yolos() -> list[ModelEntry]:
               lambda hw: D.darknet19_stack(), lambda hw: Y.Darknet19(rngs=nnx.Rngs(0)),
               (224, 224)),
         entry("yolov2", "YOLOv2 (yolo-voc.cfg): Darknet-19 + passthrough, 5 anchors, 20 classes",
-              lambda hw: D.yolov2_graph(), lambda hw: Y.YoloV2(rngs=nnx.Rngs(0)), (416, 416)),
+              lambda hw: G.yolov2_graph(), lambda hw: Y.YoloV2(rngs=nnx.Rngs(0)), (416, 416)),
         entry("darknet53", "Darknet-53 (YOLOv3, Table 1), ImageNet classifier",
               lambda hw: D.darknet53_stack(), lambda hw: Y.Darknet53(rngs=nnx.Rngs(0)),
               (256, 256)),
         entry("yolov3", "YOLOv3 (yolov3.cfg): Darknet-53, 3 scales x 3 anchors, 80 classes",
-              lambda hw: D.yolov3_graph(), lambda hw: Y.YoloV3(rngs=nnx.Rngs(0)), (416, 416)),
+              lambda hw: G.yolov3_graph(), lambda hw: Y.YoloV3(rngs=nnx.Rngs(0)), (416, 416)),
     ]
 
 

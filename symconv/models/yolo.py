@@ -3,13 +3,12 @@ kernels). The layers and their hyper-parameters are the specs of
 :mod:`symconv.algebra.nets.darknet` (one architecture table, the papers'); the wiring (passthrough,
 upsampling, concatenation order, outputs) is written here, as in Darknet's cfg files.
 
-Public names: the configs :class:`YoloV1Config`, :class:`Darknet19Config`,
-:class:`YoloV2Config`, :class:`Darknet53Config`, :class:`YoloV3Config` (re-exported from the
-algebra); the networks :class:`YoloV1` (``(B, S, S, 5B + C)``), :class:`Darknet19` and
+Public names: the networks :class:`YoloV1` (``(B, S, S, 5B + C)``), :class:`Darknet19` and
 :class:`Darknet53` (class probabilities), :class:`Darknet53Backbone` (the stride 8, 16, 32
 maps), :class:`YoloV2` (``(B, n/32, n/32, A(5 + C))``), :class:`YoloV3` (a tuple of the three
-maps, coarsest first); the parts :class:`ConvUnit`, :class:`ResidualUnit`, :class:`StackNet`,
-:func:`build_layer`, :func:`reorg`, :func:`upsample`.
+maps, coarsest first) and :class:`StackNet` (a chain of specs through
+:func:`symconv.models.layers.flax_layer`). The configs are in
+:mod:`symconv.algebra.nets.darknet`, the units in :mod:`symconv.models.units`.
 
 Every model takes ``train=False`` (batch norm on running statistics, dropout off) and
 switches with ``model.train()`` / ``model.eval()``.
@@ -17,114 +16,31 @@ switches with ``model.train()`` / ``model.eval()``.
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from symconv.algebra import Conv2D, Dense, Flatten, GlobalAvgPool2D, MaxPool2D, Softmax
 from symconv.algebra.nets.darknet import (
     DARKNET19_PASSTHROUGH,
     DARKNET53_TAPS,
     NETWORK_STRIDE,
     Darknet19Config,
     Darknet53Config,
-    DarknetConv,
-    DarknetResidual,
     DarknetStack,
-    Dropout,
-    LeakyReLU,
-    Reorg,
-    Reshape,
-    Upsample,
     YoloV1Config,
     YoloV2Config,
-    YoloV2Graph,
     YoloV3Config,
-    YoloV3Graph,
-    check_yolo_input,
     darknet19_stack,
     darknet53_stack,
     yolov1_stack,
 )
 from symconv.algebra.layer import Layer
-from symconv.errors import ShapeMismatchError, SymconvError
-from symconv.models.layers import Lambda, flax_layer
+from symconv.algebra.nets.yolo import YoloV2Graph, YoloV3Graph, check_yolo_input
+from symconv.errors import ShapeMismatchError
+from symconv.models.layers import flax_layer
+from symconv.models.units import reorg, upsample
 
-__all__ = [
-    "YoloV1Config", "Darknet19Config", "YoloV2Config", "Darknet53Config", "YoloV3Config",
-    "YoloV1", "Darknet19", "YoloV2", "Darknet53", "Darknet53Backbone", "YoloV3",
-    "ConvUnit", "ResidualUnit", "StackNet", "build_layer", "reorg", "upsample",
-]
-
-
-def reorg(x: jax.Array, stride: int = 2) -> jax.Array:
-    """Space-to-depth: ``(B, H, W, C) -> (B, H/s, W/s, s*s*C)`` by a reshape and a transpose."""
-    b, h, w, c = x.shape
-    x = x.reshape(b, h // stride, stride, w // stride, stride, c)
-    return x.transpose(0, 1, 3, 2, 4, 5).reshape(b, h // stride, w // stride, stride ** 2 * c)
-
-
-def upsample(x: jax.Array, factor: int = 2) -> jax.Array:
-    """Nearest-neighbour upsampling by repetition (a broadcast and a reshape)."""
-    b, h, w, c = x.shape
-    x = jnp.broadcast_to(x[:, :, None, :, None, :], (b, h, factor, w, factor, c))
-    return x.reshape(b, h * factor, w * factor, c)
-
-
-class ConvUnit(nnx.Module):
-    """A :class:`~symconv.algebra.nets.darknet.DarknetConv`: conv (padding K//2), batch norm (then
-    no bias), leaky ReLU."""
-
-    def __init__(self, spec: DarknetConv, *, train: bool = False, rngs: nnx.Rngs):
-        k, p = spec.kernel_size, spec.kernel_size // 2
-        self.conv = nnx.Conv(int(spec.in_features), int(spec.out_features), (k, k),
-                             strides=(spec.strides, spec.strides), padding=((p, p), (p, p)),
-                             use_bias=not spec.batch_norm, rngs=rngs)
-        self.norm = (nnx.BatchNorm(int(spec.out_features), use_running_average=not train,
-                                   rngs=rngs) if spec.batch_norm else None)
-        self.slope = spec.negative_slope if spec.activation == "leaky" else None
-
-    def __call__(self, x):
-        x = self.conv(x)
-        if self.norm is not None:
-            x = self.norm(x)
-        return x if self.slope is None else jax.nn.leaky_relu(x, self.slope)
-
-
-class ResidualUnit(nnx.Module):
-    """A :class:`~symconv.algebra.nets.darknet.DarknetResidual`: ``x + expand(reduce(x))``."""
-
-    def __init__(self, spec: DarknetResidual, *, train: bool = False, rngs: nnx.Rngs):
-        reduce, expand = spec.stack().layers
-        self.reduce = ConvUnit(reduce, train=train, rngs=rngs)
-        self.expand = ConvUnit(expand, train=train, rngs=rngs)
-
-    def __call__(self, x):
-        return x + self.expand(self.reduce(x))
-
-
-def build_layer(spec: Layer, *, train: bool = False, rngs: nnx.Rngs) -> nnx.Module:
-    """The Flax NNX module for one layer spec of :mod:`symconv.algebra.nets.darknet` (or a plain
-    one: conv, dense, pooling, flatten, softmax)."""
-    if isinstance(spec, DarknetConv):
-        return ConvUnit(spec, train=train, rngs=rngs)
-    if isinstance(spec, DarknetResidual):
-        return ResidualUnit(spec, train=train, rngs=rngs)
-    if isinstance(spec, LeakyReLU):
-        slope = spec.negative_slope
-        return Lambda(lambda x: jax.nn.leaky_relu(x, slope), "leaky_relu")
-    if isinstance(spec, Dropout):
-        return nnx.Dropout(spec.rate, deterministic=not train, rngs=rngs)
-    if isinstance(spec, Reshape):
-        shape = tuple(int(d) for d in spec.shape)
-        return Lambda(lambda x: x.reshape(x.shape[0], *shape), "reshape")
-    if isinstance(spec, Reorg):
-        return Lambda(lambda x: reorg(x, spec.stride), "reorg")
-    if isinstance(spec, Upsample):
-        return Lambda(lambda x: upsample(x, spec.factor), "upsample")
-    if isinstance(spec, (Conv2D, Dense, Flatten, MaxPool2D, GlobalAvgPool2D, Softmax)):
-        return flax_layer(spec, rngs=rngs)
-    raise SymconvError(f"no Flax layer is known for {type(spec).__name__}")
+__all__ = ["YoloV1", "Darknet19", "YoloV2", "Darknet53", "Darknet53Backbone", "YoloV3",
+           "StackNet"]
 
 
 class StackNet(nnx.Module):
@@ -133,7 +49,7 @@ class StackNet(nnx.Module):
 
     def __init__(self, stack: DarknetStack, *, train: bool = False, rngs: nnx.Rngs):
         self.names = tuple(stack.names)
-        self.layers = nnx.List([build_layer(s, train=train, rngs=rngs) for s in stack.layers])
+        self.layers = nnx.List([flax_layer(s, train=train, rngs=rngs) for s in stack.layers])
 
     def features(self, x, taps=()):
         found = {}
@@ -217,7 +133,7 @@ class YoloV2(nnx.Module):
                  rngs: nnx.Rngs):
         self.cfg = cfg
         parts = _parts(YoloV2Graph(cfg))
-        unit = lambda name: build_layer(parts[name], train=train, rngs=rngs)  # noqa: E731
+        unit = lambda name: flax_layer(parts[name], train=train, rngs=rngs)  # noqa: E731
         self.backbone = StackNet(darknet19_stack(cfg.backbone(), include_top=False),
                                  train=train, rngs=rngs)
         self.conv19, self.conv20 = unit("conv19"), unit("conv20")
@@ -234,7 +150,7 @@ class YoloV2(nnx.Module):
 
 class _V3Head(nnx.Module):
     def __init__(self, parts: dict, k: int, last: bool, train: bool, rngs: nnx.Rngs):
-        unit = lambda name: build_layer(parts[f"head{k}.{name}"], train=train,  # noqa: E731
+        unit = lambda name: flax_layer(parts[f"head{k}.{name}"], train=train,  # noqa: E731
                                         rngs=rngs)
         self.convs = nnx.List([unit(f"conv{j}") for j in range(1, 6)])
         self.conv6, self.detection = unit("conv6"), unit("detection")

@@ -182,7 +182,9 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         pool = A.MaxPool2D if kind == "maxpool" else A.AvgPool2D
         layer = pool(k, s, pad if isinstance(pad, str) else ((pad, pad), (pad, pad)))
         hw = (*hw, m)
-    derivation = layer.derive(hw)
+    from symconv.report.derive import derive
+
+    derivation = derive(layer, hw)
     if args.format == "latex":
         print(derivation.latex_display())
     elif args.format == "markdown":

@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import sympy as sp
 
 from symconv.checks import xla
-from symconv.algebra.stack import StackTable
+from symconv.algebra.composite import StackTable
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.registry import get
 from symconv.report.proof import to_text

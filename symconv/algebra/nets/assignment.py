@@ -21,7 +21,7 @@ from symconv.algebra.dense import Dense, Flatten
 from symconv.algebra.elementwise import ReLU, Softmax
 from symconv.algebra.pooling import GlobalAvgPool2D
 from symconv.algebra.separable import SeparableConv2D
-from symconv.algebra.stack import Stack
+from symconv.algebra.composite import Stack
 from symconv.algebra.arith import Dim
 from symconv.errors import SymconvError
 

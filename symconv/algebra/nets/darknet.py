@@ -1,15 +1,13 @@
-r"""Darknet layers and the YOLO v1/v2/v3 networks (Redmon et al. 2016; Redmon & Farhadi 2017,
-2018) in closed form: shapes, parameters, MACs and FLOPs as XLA counts them.
+r"""Darknet classifiers and YOLOv1 (Redmon et al. 2016; Redmon & Farhadi 2017, 2018) in closed
+form: the papers' architecture tables, the configs, and the chains built from them.
 
-Public names. Layer specs (from :mod:`symconv.algebra.darknet_layers`): :class:`LeakyReLU`,
-:class:`Dropout`, :class:`Reorg`, :class:`Upsample`, :class:`Reshape`, :class:`DarknetConv`,
-:class:`DarknetResidual`; :class:`DarknetStack` (a ``Stack`` with a fixed input size).
 Configs: :class:`YoloV1Config`, :class:`Darknet19Config`, :class:`YoloV2Config`,
 :class:`Darknet53Config`, :class:`YoloV3Config`. Networks: :func:`yolov1_stack`,
-:func:`darknet19_stack`, :func:`darknet53_stack`, :class:`YoloV2Graph` / :func:`yolov2_graph`,
-:class:`YoloV3Graph` / :func:`yolov3_graph`; :func:`check_yolo_input`. Tables: ``YOLOV1_LAYERS``,
-``DARKNET19_LAYERS``, ``DARKNET53_STAGES``, ``YOLOV3_HEAD``, ``DARKNET19_PASSTHROUGH``,
-``DARKNET53_TAPS``; ``NETWORK_STRIDE`` (32), ``YOLOV1_STRIDE`` (64).
+:func:`darknet19_stack`, :func:`darknet53_stack`; :class:`DarknetStack` (a ``Stack`` with a fixed
+input size). Tables: ``YOLOV1_LAYERS``, ``DARKNET19_LAYERS``, ``DARKNET53_STAGES``,
+``YOLOV3_HEAD``, ``DARKNET19_PASSTHROUGH``, ``DARKNET53_TAPS``; ``NETWORK_STRIDE`` (32),
+``YOLOV1_STRIDE`` (64). The YOLOv2/v3 graphs are in :mod:`symconv.algebra.nets.yolo`, the
+layers in :mod:`symconv.algebra.darknet_layers`.
 
 A Darknet unit is convolution (no bias) + batch norm + leaky ReLU (slope 0.1), padding
 $\lfloor K/2 \rfloor$ on every side (Darknet's ``pad=1``). Darknet's $2\times2$/2 max pooling
@@ -21,20 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import sympy as sp
-
-from symconv.algebra.arith import Conditions, Dim, is_concrete, out
-from symconv.algebra.conv import Conv2D, check_bool
-from symconv.algebra.darknet_layers import (  # noqa: F401  (re-exported)
-    DarknetConv, DarknetResidual, Dropout, LeakyReLU, Reorg, Reshape, Upsample, _hwc, _int, _real)
+from symconv.algebra.arith import Dim, is_concrete
+from symconv.algebra.composite import Stack
+from symconv.algebra.conv import check_bool
+from symconv.algebra.darknet_layers import (DarknetConv, DarknetResidual, Dropout, LeakyReLU,
+                                             Reshape, check_int, check_real)
 from symconv.algebra.dense import Dense, Flatten
 from symconv.algebra.elementwise import Softmax
-from symconv.algebra.graph import Graph
-from symconv.algebra.layer import Layer, Shape
+from symconv.algebra.nets.yolo_head import anchor_depth, v1_depth, v1_output
 from symconv.algebra.pooling import GlobalAvgPool2D, MaxPool2D
-from symconv.algebra.stack import Stack, StackTable
-from symconv.algebra.nets.yolo_head import anchor_depth, grid_sizes, v1_depth, v1_output
-from symconv.errors import ShapeMismatchError, SymconvError
+from symconv.errors import ShapeMismatchError
 
 NETWORK_STRIDE = 32  #: YOLOv2/v3 and the Darknet classifiers halve the input five times
 YOLOV1_STRIDE = 64  #: YOLOv1: a 7x7/2 conv, four 2x2/2 pools and a 3x3/2 conv
@@ -51,10 +45,9 @@ class DarknetStack(Stack):
     fixed_input: tuple = ()
     title: str = "network"
 
-    def _walk(self, in_shape: Sequence[Dim]):
+    def check_input(self, in_shape: Sequence[Dim]) -> None:
         if self.fixed_input:
             _check_fixed(self.title, tuple(in_shape)[:2], self.fixed_input)
-        yield from Stack._walk(self, in_shape)
 
 
 def _check_fixed(title: str, hw: tuple, fixed: tuple) -> None:
@@ -103,7 +96,7 @@ DARKNET53_TAPS = ("res3.8", "res4.8", "res5.4")
 YOLOV3_HEAD = (512, 256, 128)
 
 
-def _scaled(f: int, width: int, base: int) -> int:
+def scaled(f: int, width: int, base: int) -> int:
     return f * width // base
 
 
@@ -117,7 +110,7 @@ def _darknet_layers(table, width: int, base: int, slope: float, batch_norm: bool
             continue
         k, f, s = entry
         n_conv += 1
-        f = _scaled(f, width, base)
+        f = scaled(f, width, base)
         layers.append((f"conv{n_conv}", DarknetConv(c, f, k, s, batch_norm=batch_norm,
                                                      negative_slope=slope)))
         c = f
@@ -128,8 +121,8 @@ def _darknet_layers(table, width: int, base: int, slope: float, batch_norm: bool
 
 
 def _check_common(cfg, name: str) -> None:
-    _int(cfg.width, f"{name}: width")
-    _real(cfg.negative_slope, f"{name}: negative_slope", 0.0, 1.0)
+    check_int(cfg.width, f"{name}: width")
+    check_real(cfg.negative_slope, f"{name}: negative_slope", 0.0, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,10 +145,10 @@ class YoloV1Config:
 
     def __post_init__(self) -> None:
         for name in ("grid", "boxes", "classes", "hidden"):
-            _int(getattr(self, name), f"YoloV1Config: {name}")
+            check_int(getattr(self, name), f"YoloV1Config: {name}")
         _check_common(self, "YoloV1Config")
         check_bool(self.batch_norm, "YoloV1Config: batch_norm")
-        _real(self.dropout, "YoloV1Config: dropout", 0.0, 1.0)
+        check_real(self.dropout, "YoloV1Config: dropout", 0.0, 1.0)
 
     @property
     def side(self) -> int:
@@ -176,7 +169,7 @@ class Darknet19Config:
     negative_slope: float = 0.1
 
     def __post_init__(self) -> None:
-        _int(self.classes, "Darknet19Config: classes")
+        check_int(self.classes, "Darknet19Config: classes")
         _check_common(self, "Darknet19Config")
 
 
@@ -191,8 +184,8 @@ class YoloV2Config:
     negative_slope: float = 0.1
 
     def __post_init__(self) -> None:
-        _int(self.anchors, "YoloV2Config: anchors")
-        _int(self.classes, "YoloV2Config: classes")
+        check_int(self.anchors, "YoloV2Config: anchors")
+        check_int(self.classes, "YoloV2Config: classes")
         _check_common(self, "YoloV2Config")
 
     @property
@@ -212,11 +205,11 @@ class Darknet53Config:
     negative_slope: float = 0.1
 
     def __post_init__(self) -> None:
-        _int(self.classes, "Darknet53Config: classes")
+        check_int(self.classes, "Darknet53Config: classes")
         _check_common(self, "Darknet53Config")
 
     def stages(self) -> tuple[tuple[int, int], ...]:
-        return tuple((_scaled(f, self.width, 32), n) for f, n in DARKNET53_STAGES)
+        return tuple((scaled(f, self.width, 32), n) for f, n in DARKNET53_STAGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +223,8 @@ class YoloV3Config:
     negative_slope: float = 0.1
 
     def __post_init__(self) -> None:
-        _int(self.anchors, "YoloV3Config: anchors")
-        _int(self.classes, "YoloV3Config: classes")
+        check_int(self.anchors, "YoloV3Config: anchors")
+        check_int(self.classes, "YoloV3Config: classes")
         _check_common(self, "YoloV3Config")
 
     @property
@@ -242,7 +235,7 @@ class YoloV3Config:
         return Darknet53Config(width=self.width, negative_slope=self.negative_slope)
 
     def heads(self) -> tuple[int, ...]:
-        return tuple(_scaled(f, self.width, 32) for f in YOLOV3_HEAD)
+        return tuple(scaled(f, self.width, 32) for f in YOLOV3_HEAD)
 
 
 # --- networks -----------------------------------------------------------------------------
@@ -278,7 +271,7 @@ def darknet53_stack(cfg: Darknet53Config = Darknet53Config(), *,
     r"""Darknet-53: a $3\times3$ unit, then five stages of a $3\times3$/2 unit and residual
     blocks (1, 2, 8, 8, 4); with the top, global average pooling, FC to the classes, softmax
     (52 convolutions + 1 FC = 53 layers)."""
-    slope, c = cfg.negative_slope, _scaled(32, cfg.width, 32)
+    slope, c = cfg.negative_slope, scaled(32, cfg.width, 32)
     layers = [("conv1", DarknetConv(3, c, 3, negative_slope=slope))]
     for i, (f, n) in enumerate(cfg.stages(), start=1):
         layers.append((f"down{i}", DarknetConv(c, f, 3, 2, negative_slope=slope)))
@@ -289,144 +282,3 @@ def darknet53_stack(cfg: Darknet53Config = Darknet53Config(), *,
                    ("softmax", Softmax())]
     names, specs = zip(*layers)
     return DarknetStack(specs, names, title="Darknet-53")
-
-
-def check_yolo_input(title: str, in_shape: Sequence[Dim], strides=(NETWORK_STRIDE,)):
-    """``(H, W, 3)`` with both sides divisible by every stride (concrete sides; a symbolic side
-    is taken as valid: write it as ``32*t``), else a :class:`ShapeMismatchError` that says
-    which multiples would do (:func:`symconv.algebra.nets.yolo_head.grid_sizes`)."""
-    h, w, c = _hwc(title, in_shape)
-    if is_concrete(c) and c != 3:
-        raise ShapeMismatchError(f"{title}: input has {c} channels, expects 3 (RGB)")
-    for n, axis in ((h, "height"), (w, "width")):
-        try:
-            grid_sizes(n, strides)
-        except SymconvError as e:
-            raise type(e)(f"{title}: input {axis}: {e}") from None
-    return h, w, c
-
-
-def _side_conditions(in_shape: Sequence[Dim]) -> tuple:
-    """``n mod 32 = 0`` for every symbolic side SymPy cannot decide (concrete sides are
-    checked by :func:`check_yolo_input`)."""
-    conds = Conditions()
-    for n in tuple(in_shape)[:2]:
-        if not is_concrete(n):
-            conds.require(sp.Eq(sp.Mod(n, NETWORK_STRIDE), 0), ShapeMismatchError,
-                          f"input side {n} is never a multiple of {NETWORK_STRIDE}")
-    return tuple(conds.items)
-
-
-class _YoloGraph(Graph):
-    """Outputs, table and conditions carry ``32 | n`` for symbolic sides."""
-
-    __slots__ = ()
-
-    def outputs(self, in_shape: Sequence[Dim]) -> tuple[Shape, ...]:
-        extra = _side_conditions(in_shape)
-        return tuple(Shape(spec.output_shape(x), extra + spec.output_shape(x).conditions)
-                     for name, spec, x in self.named_parts(in_shape)
-                     if name.endswith("detection"))
-
-    def conditions(self, in_shape: Sequence[Dim]) -> tuple:
-        conds = []
-        for shape in self.outputs(in_shape):
-            conds += [c for c in shape.conditions if c not in conds]
-        return tuple(conds)
-
-    def table(self, in_shape: Sequence[Dim], *, batch: Dim = 1) -> StackTable:
-        t = Graph.table(self, in_shape, batch=batch)
-        extra = tuple(c for c in _side_conditions(in_shape) if c not in t.conditions)
-        return StackTable(t.rows, t.input_shape, t.batch, extra + t.conditions)
-
-    def example_input(self) -> tuple:
-        return (416, 416, 3)
-
-
-class _Parts:
-    """Collects (name, spec, its input) and follows the shape."""
-
-    def __init__(self):
-        self.items: list[tuple[str, Layer, tuple]] = []
-
-    def add(self, name: str, spec: Layer, x: tuple) -> tuple:
-        self.items.append((name, spec, tuple(x)))
-        return tuple(spec.output_shape(x))
-
-
-@dataclass(frozen=True, slots=True)
-class YoloV2Graph(_YoloGraph):
-    r"""YOLOv2: Darknet-19 without its classifier, two $3\times3$ units of 1024; the 26x26x512
-    map (``conv13``) through a $1\times1$ unit of 64 and ``Reorg(2)`` concatenated before them
-    (reorg first, as ``route -1,-4``); a $3\times3$ unit of 1024; a $1\times1$ conv (bias,
-    linear) to $A(5 + C)$: one output $n/32 \times n/32 \times A(5+C)$ for an $n \times n$
-    input, $n$ a multiple of 32."""
-
-    cfg: YoloV2Config = YoloV2Config()
-
-    def named_parts(self, in_shape: Sequence[Dim]) -> list[tuple[str, Layer, tuple]]:
-        check_yolo_input("YOLOv2", in_shape, (NETWORK_STRIDE,))
-        cfg, p = self.cfg, _Parts()
-        x = tuple(in_shape)
-        skip = None
-        for _, name, spec, xi, new in darknet19_stack(cfg.backbone(),
-                                                      include_top=False)._walk(in_shape):
-            p.items.append((name, spec, tuple(xi)))
-            x = tuple(new)
-            if name == DARKNET19_PASSTHROUGH:
-                skip = x
-        big, slope = _scaled(1024, cfg.width, 32), cfg.negative_slope
-        x = p.add("conv19", DarknetConv(x[2], big, 3, negative_slope=slope), x)
-        x = p.add("conv20", DarknetConv(big, big, 3, negative_slope=slope), x)
-        y = p.add("passthrough", DarknetConv(skip[2], _scaled(64, cfg.width, 32), 1,
-                                             negative_slope=slope), skip)
-        y = p.add("reorg", Reorg(2), y)
-        x = (x[0], x[1], out(x[2] + y[2]))  # concatenate [reorg, conv20]
-        x = p.add("conv21", DarknetConv(x[2], big, 3, negative_slope=slope), x)
-        p.add("detection", Conv2D(big, cfg.depth, 1), x)
-        return p.items
-
-
-@dataclass(frozen=True, slots=True)
-class YoloV3Graph(_YoloGraph):
-    r"""YOLOv3: Darknet-53 without its classifier, then per scale (13, 26, 52 at 416) five
-    alternating $1\times1$ ($f$) / $3\times3$ ($2f$) units, a $3\times3$ unit and a $1\times1$
-    conv (bias, linear) to $A(5 + C)$; the fifth unit's map goes through a $1\times1$ unit
-    ($f/2$), ``Upsample(2)`` and is concatenated (upsampled first, ``route -1, 61``) with the
-    backbone map of twice the resolution. Outputs, for $n$ a multiple of 32:
-    $(n/32)^2, (n/16)^2, (n/8)^2$ cells of $A(5 + C)$."""
-
-    cfg: YoloV3Config = YoloV3Config()
-
-    def named_parts(self, in_shape: Sequence[Dim]) -> list[tuple[str, Layer, tuple]]:
-        check_yolo_input("YOLOv3", in_shape, (NETWORK_STRIDE, 16, 8))
-        cfg, p, taps = self.cfg, _Parts(), {}
-        x = tuple(in_shape)
-        for _, name, spec, xi, new in darknet53_stack(cfg.backbone(),
-                                                      include_top=False)._walk(in_shape):
-            p.items.append((name, spec, tuple(xi)))
-            x = taps[name] = tuple(new)
-        skips = [taps[DARKNET53_TAPS[1]], taps[DARKNET53_TAPS[0]]]
-        slope = cfg.negative_slope
-        for k, f in enumerate(cfg.heads(), start=1):
-            for j in range(1, 6):
-                n = f if j % 2 else 2 * f
-                x = p.add(f"head{k}.conv{j}", DarknetConv(x[2], n, 1 if j % 2 else 3,
-                                                          negative_slope=slope), x)
-            branch = p.add(f"head{k}.conv6", DarknetConv(f, 2 * f, 3, negative_slope=slope),
-                           x)
-            p.add(f"head{k}.detection", Conv2D(2 * f, cfg.depth, 1), branch)
-            if k < len(cfg.heads()):
-                x = p.add(f"head{k}.route", DarknetConv(f, f // 2, 1, negative_slope=slope), x)
-                x = p.add(f"head{k}.upsample", Upsample(2), x)
-                skip = skips[k - 1]
-                x = (x[0], x[1], out(x[2] + skip[2]))  # concatenate [upsampled, skip]
-        return p.items
-
-
-def yolov2_graph(cfg: YoloV2Config = YoloV2Config()) -> YoloV2Graph:
-    return YoloV2Graph(cfg)
-
-
-def yolov3_graph(cfg: YoloV3Config = YoloV3Config()) -> YoloV3Graph:
-    return YoloV3Graph(cfg)

@@ -22,7 +22,7 @@ from symconv.algebra.dense import Dense
 from symconv.algebra.elementwise import ReLU, Softmax
 from symconv.algebra.normalization import BatchNorm
 from symconv.algebra.pooling import GlobalAvgPool2D, MaxPool2D
-from symconv.algebra.stack import Stack
+from symconv.algebra.composite import Stack
 from symconv.algebra.blocks import DenseBlock, transition
 from symconv.errors import SymconvError
 

@@ -21,24 +21,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import sympy as sp
+
 from symconv.algebra.arith import Dim, as_dim, out
+from symconv.algebra.attention import MultiHeadAttention, check_heads
+from symconv.algebra.composite import Composite, Graph, Part, Stack, merge_conditions
 from symconv.algebra.dense import Dense
-from symconv.algebra.elementwise import Softmax
-from symconv.algebra.graph import Graph
-from symconv.algebra.layer import Layer, Shape, check_convention
-from symconv.algebra.stack import Stack
-from symconv.algebra.transformer import (
-    ACTIVATIONS,
-    MultiHeadAttention,
-    TransformerTextEncoder,
-    _features,
-    _merge_conditions,
-    _sequence,
-    check_activation,
-    check_heads,
-)
+from symconv.algebra.elementwise import ACTIVATIONS, Softmax, check_activation
+from symconv.algebra.embedding import sequence_of
+from symconv.algebra.formula import (BIASES, FLOPS_EXACT, MACS_DENSE, TRANSCENDENTALS, WEIGHTS,
+                                     FormulaBuilder, Formulas)
+from symconv.algebra.layer import Layer, Shape, same_size
 from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
+from symconv.algebra.symbols import B, L, d
+from symconv.algebra.transformer import TransformerTextEncoder
 from symconv.errors import NonIntegerError, NonPositiveSizeError, ShapeMismatchError, SymconvError
+
+D_IMG = sp.Symbol("d_img", integer=True, positive=True)
+D_TXT = sp.Symbol("d_txt", integer=True, positive=True)
 
 FUSIONS = ("concat", "gated", "cross")
 
@@ -54,9 +54,9 @@ def check_fusion(fusion: object, where: str) -> str:
 def _vector(layer: str, shape: object, features: Dim) -> Dim:
     if not isinstance(shape, (tuple, list)) or len(shape) != 1:
         raise ShapeMismatchError(f"{layer}: input {shape!r} must be a feature vector (d,)")
-    d = as_dim(shape[0], f"{layer}: features")
-    _features(layer, d, features)
-    return d
+    width = as_dim(shape[0], f"{layer}: features")
+    same_size(layer, "features", width, features)
+    return width
 
 
 def _pair(layer: str, in_shape: Sequence) -> tuple:
@@ -77,25 +77,14 @@ class ConcatFusion(Layer):
         for name in ("image_features", "text_features"):
             object.__setattr__(self, name, as_dim(getattr(self, name), f"ConcatFusion: {name}"))
 
-    def output_shape(self, in_shape: Sequence) -> Shape:
+    def formulas(self, in_shape: Sequence, batch: Dim = 1) -> Formulas:
         img, txt = _pair(self.label, in_shape)
         _vector(self.label + " (image)", img, self.image_features)
         _vector(self.label + " (text)", txt, self.text_features)
-        return Shape((out(self.image_features + self.text_features),))
-
-    def weight_count(self) -> Dim:
-        return 0
-
-    def bias_count(self) -> Dim:
-        return 0
-
-    def macs(self, in_shape: Sequence, convention: str = "dense") -> Dim:
-        check_convention(convention)
-        self.output_shape(in_shape)
-        return 0
-
-    def flops(self, in_shape: Sequence, convention: str = "dense") -> Dim:
-        return self.macs(in_shape, convention)
+        f = FormulaBuilder(self.label)
+        width = f.add("width", "fused width", sp.Symbol("d'"), D_IMG + D_TXT,
+                      {D_IMG: self.image_features, D_TXT: self.text_features})
+        return f.build((width,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +97,7 @@ class GatedFusion(Layer):
 
     $P = 2(d_{img} + d_{txt}) d + 3d$; FLOPs: the three matmuls and biases
     ($4(d_{img} + d_{txt}) d + 3d$), the sigmoid ($3d$, $d$ exponentials), $g \odot$,
-    $1 - g$, $(1-g) \odot$, $+$ ($4d$): $4(d_{img} + d_{txt}) d + 10 d$.
+    $1 - g$, $(1-g) \odot$, $+$ ($4d$): $B(4(d_{img} + d_{txt}) d + 10 d)$.
     """
 
     image_features: Dim
@@ -119,43 +108,40 @@ class GatedFusion(Layer):
         for name in ("image_features", "text_features", "features"):
             object.__setattr__(self, name, as_dim(getattr(self, name), f"GatedFusion: {name}"))
 
-    def output_shape(self, in_shape: Sequence) -> Shape:
+    def _widths(self) -> dict:
+        return {D_IMG: self.image_features, D_TXT: self.text_features, d: self.features}
+
+    def parameters(self) -> Formulas:
+        r"""$W_g$, $P_{img}$, $P_{txt}$: $2(d_{img} + d_{txt}) d$ weights; $3d$ biases."""
+        f = FormulaBuilder(self.label)
+        f.add("weights", "weights (W_g, P_img, P_txt)", WEIGHTS, 2 * (D_IMG + D_TXT) * d,
+              self._widths())
+        f.add("biases", "biases (b_g, b_img, b_txt)", BIASES, 3 * d, {d: self.features})
+        return f.build(())
+
+    def formulas(self, in_shape: Sequence, batch: Dim = 1) -> Formulas:
         img, txt = _pair(self.label, in_shape)
         _vector(self.label + " (image)", img, self.image_features)
         _vector(self.label + " (text)", txt, self.text_features)
-        return Shape((self.features,))
-
-    def weight_count(self) -> Dim:
-        r"""$W_g$, $P_{img}$, $P_{txt}$: $2(d_{img} + d_{txt}) d$."""
-        return out(2 * (self.image_features + self.text_features) * self.features)
-
-    def bias_count(self) -> Dim:
-        r"""$b_g, b_{img}, b_{txt}$: $3d$."""
-        return out(3 * self.features)
-
-    def macs(self, in_shape: Sequence, convention: str = "dense") -> Dim:
-        check_convention(convention)
-        self.output_shape(in_shape)
-        return self.weight_count()
-
-    def flops(self, in_shape: Sequence, convention: str = "dense") -> Dim:
-        sig = ACTIVATIONS["sigmoid"][0]
-        return out(2 * self.macs(in_shape, convention) + self.bias_count()
-                   + sig * self.features + 4 * self.features)
-
-    def transcendentals(self, in_shape: Sequence, batch: Dim = 1) -> Dim:
-        self.output_shape(in_shape)
-        return out(batch * ACTIVATIONS["sigmoid"][1] * self.features)
+        sig_flops, sig_exp = ACTIVATIONS["sigmoid"]
+        sizes = {**self._widths(), B: batch}
+        f = FormulaBuilder(self.label)
+        macs = f.add("macs", "MACs", MACS_DENSE, 2 * (D_IMG + D_TXT) * d, sizes)
+        f.add("flops", "FLOPs (products, biases, sigmoid, mixing)", FLOPS_EXACT,
+              B * (2 * MACS_DENSE + 3 * d + sig_flops * d + 4 * d), {**sizes, MACS_DENSE: macs})
+        f.add("transcendentals", "exponentials (sigmoid)", TRANSCENDENTALS, sig_exp * B * d,
+              sizes)
+        return f.build((self.features,))
 
 
 @dataclass(frozen=True, slots=True)
-class CrossAttentionFusion(Layer):
+class CrossAttentionFusion(Composite):
     r"""The image vector as one query over the text tokens (padding masked), concatenated
     with the image vector: $((d_{img},), (L, d_{txt})) \mapsto (d_{img} + d_{txt},)$.
 
-    Padded tokens are first set to zero (a select, $L d_{txt}$ FLOPs), so that a text of
+    Padded tokens are first set to zero (a select, $B L d_{txt}$ FLOPs), so that a text of
     padding only attends to zeros rather than to what the encoder left at padded positions.
-    Then the costs of :class:`~symconv.algebra.transformer.MultiHeadAttention` with $L_q = 1$,
+    Then the costs of :class:`~symconv.algebra.attention.MultiHeadAttention` with $L_q = 1$,
     $d_q = d_{img}$, $d = d_{kv} = d_{txt}$; the concatenation is free.
     """
 
@@ -173,43 +159,40 @@ class CrossAttentionFusion(Layer):
         return MultiHeadAttention(self.text_features, self.heads, self.image_features,
                                   self.text_features)
 
-    def _attn_input(self, in_shape: Sequence) -> tuple:
+    def named_parts(self, in_shape: Sequence) -> list[Part]:
         img, txt = _pair(self.label, in_shape)
         _vector(self.label + " (image)", img, self.image_features)
-        length, _ = _sequence(self.label + " (text tokens)", txt, self.text_features)
-        return ((1, self.image_features), (length, self.text_features))
+        length, _ = sequence_of(self.label + " (text tokens)", txt, self.text_features)
+        seq = (length, self.text_features)
+        return [Part("zero_padding", ZeroPadded(), seq),
+                Part("attention", self.attention(), ((1, self.image_features), seq))]
 
-    def output_shape(self, in_shape: Sequence) -> Shape:
-        self._attn_input(in_shape)
-        return Shape((out(self.image_features + self.text_features),))
+    def param_parts(self) -> list[Part]:
+        return [Part("attention", self.attention(), ())]
 
-    def weight_count(self) -> Dim:
-        return self.attention().weight_count()
+    def outputs(self, in_shape: Sequence) -> tuple[Shape, ...]:
+        self.named_parts(in_shape)
+        return (Shape((out(self.image_features + self.text_features),)),)
 
-    def bias_count(self) -> Dim:
-        return self.attention().bias_count()
 
-    def macs(self, in_shape: Sequence, convention: str = "dense") -> Dim:
-        return self.attention().macs(self._attn_input(in_shape), convention)
+@dataclass(frozen=True, slots=True)
+class ZeroPadded(Layer):
+    r"""Padded tokens set to zero: a select per element, $B L d$ FLOPs."""
 
-    def flops(self, in_shape: Sequence, convention: str = "dense") -> Dim:
-        x = self._attn_input(in_shape)
-        zeroing = x[1][0] * self.text_features
-        return out(self.attention().flops(x, convention) + zeroing)
-
-    def transcendentals(self, in_shape: Sequence, batch: Dim = 1) -> Dim:
-        return self.attention().transcendentals(self._attn_input(in_shape), batch)
+    def formulas(self, in_shape: Sequence, batch: Dim = 1) -> Formulas:
+        length, width = sequence_of(self.label, in_shape, None)
+        f = FormulaBuilder(self.label)
+        f.add("flops", "FLOPs (one select per element)", FLOPS_EXACT, B * L * d,
+              {B: batch, L: length, d: width})
+        return f.build((length, width))
 
 
 def _expand(prefix: str, spec: Layer, in_shape: tuple) -> list[tuple[str, Layer, tuple]]:
     """A branch's parts as ``prefix.name`` (a Stack's layers or a Graph's parts)."""
-    if isinstance(spec, Stack):
-        return [(f"{prefix}.{name}", layer, tuple(x)) for _, name, layer, x, _ in
-                spec._walk(in_shape)]
-    if isinstance(spec, Graph):
-        return [(f"{prefix}.{name}", layer, tuple(x)) for name, layer, x in
+    if isinstance(spec, (Stack, Graph)):
+        return [Part(f"{prefix}.{name}", layer, tuple(x)) for name, layer, x in
                 spec.named_parts(in_shape)]
-    return [(prefix, spec, tuple(in_shape))]
+    return [Part(prefix, spec, tuple(in_shape))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +291,7 @@ class MultiModalGraph(Graph):
         image_in, tokens = self._inputs(in_shape)
         shapes = [self.image.output_shape(image_in), self.text.outputs(tokens)[0]]
         self.named_parts(in_shape)
-        return (Shape((self.classes,), _merge_conditions(*shapes)),)
+        return (Shape((self.classes,), merge_conditions(*shapes)),)
 
     def example_input(self) -> tuple:
         return ((224, 224, self.image_channels), (1,))
@@ -332,7 +315,7 @@ class MultiModalGraph(Graph):
     def branch_params(self) -> dict[str, Dim]:
         """Parameters per group: image branch, text encoder, fusion, classifier."""
         totals: dict[str, Dim] = {}
-        for name, layer, _ in self._parts():
+        for name, layer, _ in self.param_parts():
             group = name.split(".")[0]
             totals[group] = out(totals.get(group, 0) + layer.param_count())
         return totals

@@ -26,7 +26,7 @@ import sympy as sp
 from symconv.algebra.arith import Dim, as_dim, is_concrete, out
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.elementwise import ReLU
-from symconv.algebra.graph import Graph
+from symconv.algebra.composite import Graph
 from symconv.algebra.layer import Layer, Shape
 from symconv.algebra.pooling import MaxPool2D
 from symconv.algebra.transposed import ConvTranspose2D

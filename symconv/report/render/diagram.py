@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from symconv.algebra.graph import Graph
+from symconv.algebra.composite import Graph
 from symconv.algebra.layer import Layer
-from symconv.algebra.stack import Stack
+from symconv.algebra.composite import Stack
 from symconv.errors import SymconvError
 
 _PALETTE = ("#dbe9f6", "#dff0d8", "#fcf3cf", "#f6dde5", "#e8e0f5", "#e0f2f1")
@@ -264,10 +264,9 @@ class Diagram:
 
 
 def _parts(spec: Layer, in_shape) -> list[tuple[str, Layer, tuple]]:
-    if isinstance(spec, Stack):
-        return [(name, layer, tuple(x)) for _, name, layer, x, _ in spec._walk(in_shape)]
-    if isinstance(spec, Graph):
-        return [(name, layer, x) for name, layer, x in spec.named_parts(in_shape)]
+    if isinstance(spec, (Stack, Graph)):
+        return [(name, layer, tuple(x) if isinstance(x, list) else x)
+                for name, layer, x in spec.named_parts(in_shape)]
     return [(spec.label.lower(), spec, tuple(in_shape))]
 
 

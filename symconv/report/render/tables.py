@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from symconv.algebra.stack import StackTable
+from symconv.algebra.composite import StackTable
 from symconv.report.proof import to_latex
 
 COLUMNS = (
