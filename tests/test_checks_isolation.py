@@ -1,8 +1,9 @@
 """The checks leave foreign objects as they found them, and are safe from several threads.
 
-``trace`` scopes module calls on its own private copy of the model and must never touch the
-user's classes or instances; it is run from several threads at once and compared with a run in
-one thread.
+``xla.abstract`` overrides one JAX class attribute while it builds (documented there) and must
+put it back; ``trace`` scopes module calls on its own private copy of the model and must never
+touch the user's classes or instances. Both are run from several threads at once and compared
+with a run in one thread.
 """
 
 from __future__ import annotations
@@ -10,12 +11,18 @@ from __future__ import annotations
 import threading
 
 import jax
+import jax.numpy as jnp
 import pytest
 from flax import nnx
+from jax._src import core as jax_core  # private: only to check that it is left as found
+from jax._src.interpreters import partial_eval as pe
 
 from symconv.checks import xla
 from symconv.checks.trace import trace
 from symconv.models.registry import MODELS
+
+JAX_TRACER_CLASSES = (jax_core.Tracer, pe.DynamicJaxprTracer)
+
 
 def _attributes(classes) -> dict:
     """Every class's own attributes, by identity of their values."""
@@ -52,6 +59,42 @@ def _shapes(model: nnx.Module) -> list:
 def _build(name: str) -> nnx.Module:
     entry = MODELS[name]
     return xla.abstract(lambda: entry.build(entry.default_hw))
+
+
+# --------------------------------------------------------------------------------------------
+# xla.abstract
+
+
+def test_abstract_overrides_origin_message_only_while_building():
+    before = _attributes(JAX_TRACER_CLASSES)
+    original = vars(pe.DynamicJaxprTracer)["_origin_msg"]
+    seen = []
+
+    def factory():
+        seen.append(vars(pe.DynamicJaxprTracer)["_origin_msg"] is original)
+        inner = xla.abstract(lambda: nnx.Linear(2, 3, rngs=nnx.Rngs(1)))  # nested call
+        seen.append(vars(pe.DynamicJaxprTracer)["_origin_msg"] is original)
+        return nnx.Sequential(inner, nnx.Linear(3, 2, rngs=nnx.Rngs(0)))
+
+    model = xla.abstract(factory)
+    assert seen == [False, False]  # overridden during the build, nested call included
+    assert _attributes(JAX_TRACER_CLASSES) == before
+    assert _shapes(model) == [(s, "float32") for s in [(3,), (2, 3), (2,), (3, 2)]]
+
+
+def test_tracer_errors_keep_their_origin_after_abstract():
+    xla.abstract(lambda: nnx.Linear(2, 3, rngs=nnx.Rngs(0)))
+    with pytest.raises(jax.errors.ConcretizationTypeError, match="while tracing"):
+        jax.jit(lambda x: x.committed)(jnp.ones(3))
+
+
+def test_abstract_from_several_threads():
+    names = ["densenet_bc_100_12", "mobilenet_v1_0.5", "resnet18", "densenet_bc_100_12"]
+    expected = {name: _shapes(_build(name)) for name in set(names)}
+    before = _attributes(JAX_TRACER_CLASSES)
+    models = _in_threads(lambda i: _build(names[i]), len(names))
+    assert [_shapes(m) for m in models] == [expected[n] for n in names]
+    assert _attributes(JAX_TRACER_CLASSES) == before
 
 
 # --------------------------------------------------------------------------------------------
