@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from symconv.checks import selfcheck
 from symconv.checks.dims import shape_to_sympy
 from symconv.errors import SymconvError
 
@@ -147,7 +148,9 @@ def cost(model: nnx.Module | Callable, input_shape: Sequence[int], dtype=jnp.flo
 
     Missing keys count 0. ``ops`` is the number of StableHLO operations, which bounds how many
     float32 roundings XLA's accumulation of the per-op costs can make (see :func:`flops_agree`).
+    The first call of a process runs :mod:`symconv.checks.selfcheck` (cached per install).
     """
+    selfcheck.ensure()
     f, state = _as_function(model)
     lowered = jax.jit(f).lower(state, _input(input_shape, dtype))
     analysis = lowered.cost_analysis()
