@@ -1,31 +1,56 @@
 """symconv: closed-form shapes, parameters and costs of CNNs, verified against Flax NNX and XLA.
 
-The public surface is re-exported here; see the README for a runnable tour.
+The public surface is declared here, once, and imported on first use (PEP 562): ``import
+symconv`` and the command line's ``--help`` load neither JAX, Flax nor SymPy. See the README for a
+runnable tour.
 """
 
-from symconv import algebra as algebra
-from symconv.algebra import (
-    AvgPool2D as AvgPool2D,
-    BatchNorm as BatchNorm,
-    Conv2D as Conv2D,
-    ConvTranspose2D as ConvTranspose2D,
-    Dense as Dense,
-    Flatten as Flatten,
-    GlobalAvgPool2D as GlobalAvgPool2D,
-    MaxPool2D as MaxPool2D,
-    ReLU as ReLU,
-    SeparableConv2D as SeparableConv2D,
-    Softmax as Softmax,
-    Stack as Stack,
-    depthwise_conv2d as depthwise_conv2d,
-    pointwise_conv2d as pointwise_conv2d,
-)
-from symconv.errors import SymconvError as SymconvError
-from symconv.report.proof import Check as Check
-from symconv.report.proof import Claim as Claim
-from symconv.report.proof import Derivation as Derivation
-from symconv.report.proof import Proof as Proof
-from symconv.report.proof import Step as Step
-from symconv.report.proof import Verdict as Verdict
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+#: public name -> the module that defines it (a subpackage's own name: the subpackage itself)
+_EXPORTS: dict[str, str] = {
+    "algebra": "symconv.algebra",
+    "AvgPool2D": "symconv.algebra",
+    "BatchNorm": "symconv.algebra",
+    "Conv2D": "symconv.algebra",
+    "ConvTranspose2D": "symconv.algebra",
+    "Dense": "symconv.algebra",
+    "Flatten": "symconv.algebra",
+    "GlobalAvgPool2D": "symconv.algebra",
+    "MaxPool2D": "symconv.algebra",
+    "ReLU": "symconv.algebra",
+    "SeparableConv2D": "symconv.algebra",
+    "Softmax": "symconv.algebra",
+    "Stack": "symconv.algebra",
+    "depthwise_conv2d": "symconv.algebra",
+    "pointwise_conv2d": "symconv.algebra",
+    "SymconvError": "symconv.errors",
+    "Check": "symconv.report.proof",
+    "Claim": "symconv.report.proof",
+    "Derivation": "symconv.report.proof",
+    "Proof": "symconv.report.proof",
+    "Step": "symconv.report.proof",
+    "Verdict": "symconv.report.proof",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'symconv' has no attribute {name!r}")
+    value = importlib.import_module(module)
+    if module.rsplit(".", 1)[-1] != name:
+        value = getattr(value, name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -22,7 +22,7 @@ from symconv.tools import bench as B
 from symconv.tools.cli import main
 from symconv.errors import SymconvError
 from symconv.models.registry import MODELS
-from symconv.tools.parallel import check_batch, nearest_valid_batches
+from symconv.tools.bench.parallel import check_batch, nearest_valid_batches
 
 SLOW = os.environ.get("SYMCONV_SLOW") == "1"
 FAST_COMPILE = {"xla_backend_optimization_level": 0}
@@ -134,7 +134,7 @@ def test_dense_prediction_loss_and_bn_train_mode():
     (["bench", "assignment", "--batch", "-2"], "--batch"),
     (["bench", "assignment", "--steps", "0"], "--steps"),
     (["bench", "assignment", "--devices", "0"], "--devices"),
-    (["bench", "assignment", "--devices", "99"], "--devices 99"),
+    (["bench", "assignment", "--devices", "99"], "devices=99"),
     (["bench", "assignment", "--dtype", "float16"], "invalid choice"),
     (["bench", "unet", "--input", "100,100"], "nearest valid sizes"),
 ], ids=["unknown-model", "one-side", "symbol", "zero", "rank-4", "batch-0", "batch-negative",

@@ -1,4 +1,5 @@
-"""Data parallelism over 8 devices (:mod:`symconv.tools.parallel`): the same numbers as on one device.
+"""Data parallelism over 8 devices (:mod:`symconv.tools.bench.parallel`): the same numbers as on
+one device.
 
 The pytest process has already initialised JAX with one CPU device, so the checks run in one
 subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=8 JAX_PLATFORMS=cpu``; it
@@ -27,7 +28,7 @@ from flax import nnx
 from symconv.tools import bench as B
 from symconv.tools.cli import main
 from symconv.errors import SymconvError
-from symconv.tools.parallel import data_parallel
+from symconv.tools.bench.parallel import data_parallel
 
 FAST = {"xla_backend_optimization_level": 0}
 out = {"devices": len(jax.devices())}

@@ -1,5 +1,6 @@
-"""The public surface: what ``symconv.algebra`` re-exports and ``symconv.testing.__all__`` lists
-imports, is the object its defining module holds, and every error is a ``ValueError``."""
+"""The public surface: what ``symconv``, ``symconv.algebra`` and ``symconv.tools.bench``
+re-export and ``symconv.testing.__all__`` lists imports, is the object its defining module holds,
+and every error is a ``ValueError``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import symconv
 import symconv.algebra
 import symconv.errors
 import symconv.testing
@@ -77,3 +79,31 @@ def test_symconv_error_is_a_value_error() -> None:
 )
 def test_every_error_has_the_one_root(error) -> None:
     assert issubclass(error, SymconvError) and issubclass(error, ValueError)
+
+
+@pytest.mark.parametrize("name", symconv.__all__)
+def test_top_level_names_load_their_definitions(name: str) -> None:
+    """``symconv``'s lazy names (PEP 562) are the objects of the modules that define them."""
+    source = importlib.import_module(symconv._EXPORTS[name])
+    expected = source if source.__name__.rsplit(".", 1)[-1] == name else getattr(source, name)
+    namespace: dict = {}
+    exec(f"from symconv import {name}", namespace)  # the user's spelling
+    assert namespace[name] is expected is getattr(symconv, name)
+    assert name in dir(symconv)
+
+
+def test_top_level_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        symconv.nope  # noqa: B018
+    assert not hasattr(symconv, "Conv2d")
+
+
+def test_bench_package_reexports() -> None:
+    """``symconv.tools.bench`` re-exports its modules' public names, each the same object."""
+    import symconv.tools.bench as bench
+
+    rows = _reexports(bench)
+    assert {"bench", "prepare", "PEAKS", "format_table", "DataParallel"} <= {r[0] for r in rows}
+    for public, source, name in rows:
+        assert public == name and getattr(bench, public) is getattr(
+            importlib.import_module(source), name)

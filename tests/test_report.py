@@ -135,7 +135,7 @@ def test_derive_kinds(argv, capsys):
 @pytest.mark.parametrize("argv,fragment", [
     (["derive", "conv2d", "-k", "2+2"], "-k"),
     (["derive", "conv2d", "--input", "1,2,3"], "two entries"),
-    (["derive", "conv_transpose2d", "-p", "SAME"], "integer --padding"),
+    (["derive", "conv_transpose2d", "-p", "SAME"], "integer padding"),
     (["derive", "conv2d", "--in", "3", "-g", "2"], "not divisible"),
 ], ids=["expression", "input-rank", "transpose-same", "groups"])
 def test_derive_bad_input(argv, fragment, capsys):

@@ -1,17 +1,33 @@
-"""Closed-form cost of a built-in model, with the numbers at one point checked against XLA."""
+"""What ``symconv cost`` computes: the closed-form cost of a built-in model (:func:`cost_report`)
+or the traced cost of any NNX model (:func:`trace_report`), with the numbers at one point checked
+against XLA; :func:`cost` picks one. :mod:`symconv.report.render.cost` draws them."""
 
 from __future__ import annotations
 
+import importlib
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Any, ClassVar
 
 import sympy as sp
 
-from symconv.checks import xla
+from symconv.algebra.parse import parse_shape
 from symconv.algebra.composite import StackTable
+from symconv.checks import xla
 from symconv.errors import ShapeMismatchError, SymconvError
-from symconv.models.registry import get
+from symconv.models.registry import MODELS, get
 from symconv.report.proof import to_text
+
+CONVENTIONS = ("dense", "exact")
+ENGINES = ("algebra", "trace")
+
+
+def _check_convention(convention: str) -> None:
+    if convention not in CONVENTIONS:
+        raise SymconvError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
 
 
 def _agrees(report, flops: int | None, params: int | None) -> bool | None:
@@ -23,6 +39,9 @@ def _agrees(report, flops: int | None, params: int | None) -> bool | None:
 
 @dataclass(frozen=True)
 class CostReport:
+    """The algebra's per-layer table of a built-in model, and the check at one point."""
+
+    engine: ClassVar[str] = "algebra"
     model: str
     input_shape: tuple
     table: StackTable
@@ -32,6 +51,7 @@ class CostReport:
     algebra_params: int | None = None
     model_params: int | None = None
     tolerance: int = 0
+    convention: str = "dense"
 
     @property
     def agrees(self) -> bool | None:
@@ -61,23 +81,24 @@ def cost_report(name: str, input_shape: Sequence, at: Mapping[str, int] | None =
     With ``at`` (values for every symbol), also evaluates the totals and compares them with the
     Flax model's ``nnx.state`` and XLA's lowered-HLO FLOPs at that point.
     """
+    _check_convention(convention)
     entry = get(name)
     if len(input_shape) != 4:
-        raise ShapeMismatchError(f"--input must be NHWC (4 entries), got {len(input_shape)}")
+        raise ShapeMismatchError(f"input_shape must be NHWC (4 entries), got {len(input_shape)}")
     b, h, w, c = input_shape
     if isinstance(c, int) and c != entry.channels:
         raise ShapeMismatchError(f"{name} takes {entry.channels} input channels, got {c}")
     table = entry.algebra((h, w)).table((h, w, c), batch=b)
     if at is None:
-        return CostReport(name, tuple(input_shape), table)
+        return CostReport(name, tuple(input_shape), table, convention=convention)
     symbols = {str(s): s for d in input_shape if isinstance(d, sp.Basic) for s in d.free_symbols}
     unknown = sorted(set(at) - set(symbols))
     if unknown:
-        raise SymconvError(f"--at names {unknown} that are not dimensions of --input "
+        raise SymconvError(f"at names {unknown} that are not dimensions of input_shape "
                            f"({', '.join(symbols) or 'none are symbolic'})")
     missing = sorted(set(symbols) - set(at))
     if missing:
-        raise SymconvError(f"--at must give a value for every symbol; missing {missing}")
+        raise SymconvError(f"at must give a value for every symbol; missing {missing}")
     values = {symbols[k]: v for k, v in at.items()}
     concrete = tuple(int(sp.Integer(d).subs(values)) if isinstance(d, int) else int(d.subs(values))
                      for d in input_shape)
@@ -87,24 +108,18 @@ def cost_report(name: str, input_shape: Sequence, at: Mapping[str, int] | None =
     algebra_flops = int(ctable.totals["flops"])
     return CostReport(name, tuple(input_shape), table, dict(at), algebra_flops,
                       measured["flops"], int(ctable.totals["params"]), xla.param_count(model),
-                      xla.flops_tolerance(algebra_flops, measured["ops"]))
+                      xla.flops_tolerance(algebra_flops, measured["ops"]), convention)
 
 
-_FACTORY = __import__("re").compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:"
-                                    r"[A-Za-z_][A-Za-z0-9_]*")
+_FACTORY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*")
 
 
-def load_factory(spec: str):
+def load_factory(spec: str) -> Callable[..., Any]:
     """``package.module:factory`` -> the factory (validated: dotted identifiers only)."""
-    import importlib
-
     if not _FACTORY.fullmatch(spec or ""):
         raise SymconvError(f"unknown model {spec!r}: neither a built-in name (see `symconv "
                            f"models`) nor package.module:factory")
     module_name, attr = spec.split(":")
-    import os
-    import sys
-
     if os.getcwd() not in sys.path:  # as `python -m` would: modules beside the user come first
         sys.path.insert(0, os.getcwd())
     try:
@@ -119,32 +134,60 @@ def load_factory(spec: str):
 
 @dataclass(frozen=True)
 class TraceReport:
+    """The jaxpr tracer's costs of a model, grouped by module path up to ``depth``, and the
+    check at one point."""
+
+    engine: ClassVar[str] = "trace"
     model: str
     input_shape: tuple
-    result: object  # symconv.checks.trace.TraceResult
+    result: Any  # symconv.checks.trace.TraceResult
     point: dict | None = None
     traced_flops: int | None = None
     xla_flops: int | None = None
     traced_params: int | None = None
     model_params: int | None = None
     tolerance: int = 0
+    convention: str = "dense"
+    depth: int | None = None
 
     @property
     def agrees(self) -> bool | None:
         return self.result.complete and _agrees(self, self.traced_flops, self.traced_params) \
             if self.point is not None else None
 
+    @property
+    def rows(self) -> list:
+        """The cost rows by module path, grouped at ``depth``."""
+        return self.result.by_module(self.depth)
 
-def trace_report(name: str, input_text: str, at: Mapping[str, int] | None = None) -> TraceReport:
-    """Trace a built-in model or ``package.module:factory`` on ``input_text`` (e.g.
-    ``"1,H,W,3"``); with ``at``, evaluate and compare with XLA at that point."""
+    def as_dict(self) -> dict:
+        key = "macs_" + self.convention
+        res = self.result
+        return {
+            "model": self.model, "input": [to_text(d) for d in self.input_shape],
+            "complete": res.complete, "unknown_primitives": res.unknown,
+            "modules": [{"path": r.path, "params": r.params, "flops": to_text(r.flops),
+                         "transcendentals": to_text(r.transcendentals),
+                         "macs": to_text(getattr(r, key))} for r in self.rows],
+            "totals": {k: to_text(v) for k, v in res.totals.items()},
+            "check": None if self.point is None else {
+                "at": self.point, "traced_flops": self.traced_flops,
+                "xla_flops": self.xla_flops, "traced_params": self.traced_params,
+                "model_params": self.model_params, "agrees": self.agrees},
+        }
+
+
+def trace_report(name: str, input_shape: Sequence | str, at: Mapping[str, int] | None = None,
+                 *, convention: str = "dense", depth: int | None = None) -> TraceReport:
+    """Trace a built-in model or ``package.module:factory`` on ``input_shape`` (dimensions or
+    their text, e.g. ``"1,H,W,3"``); with ``at``, evaluate and compare with XLA at that point."""
     from flax import nnx
 
-    from symconv.models.registry import MODELS
-    from symconv.algebra.parse import parse_shape
     from symconv.checks.trace import trace
 
-    shape = parse_shape(input_text)
+    _check_convention(convention)
+    shape = parse_shape(input_shape, "input_shape") if isinstance(input_shape, str) \
+        else tuple(input_shape)
     if name in MODELS:
         entry = MODELS[name]
         hw = tuple(d if isinstance(d, int) else entry.default_hw[i]
@@ -171,15 +214,27 @@ def trace_report(name: str, input_text: str, at: Mapping[str, int] | None = None
     spec = ", ".join(str(d) for d in shape)
     result = trace(model, spec)
     if at is None:
-        return TraceReport(name, shape, result)
+        return TraceReport(name, shape, result, convention=convention, depth=depth)
     unknown = sorted(set(at) - set(result.symbols))
     if unknown:
-        raise SymconvError(f"--at names {unknown} that are not dimensions of --input")
+        raise SymconvError(f"at names {unknown} that are not dimensions of input_shape")
     concrete = tuple(d if isinstance(d, int) else at.get(str(d), None) for d in shape)
     if None in concrete:
-        raise SymconvError(f"--at must give a value for every symbol of --input {input_text}")
+        raise SymconvError(f"at must give a value for every symbol of input_shape ({spec})")
     traced = result.at({k: v for k, v in at.items()})
     measured = xla.cost(model, concrete)
     return TraceReport(name, shape, result, dict(at), traced, measured["flops"],
                        sum(result.params.values()), xla.param_count(model),
-                       xla.flops_tolerance(traced, measured["ops"]))
+                       xla.flops_tolerance(traced, measured["ops"]), convention, depth)
+
+
+def cost(name: str, input_shape: Sequence, at: Mapping[str, int] | None = None, *,
+         convention: str = "dense", engine: str = "algebra",
+         depth: int | None = None) -> CostReport | TraceReport:
+    """What ``symconv cost`` reports: :func:`cost_report` for a built-in model with the algebra
+    engine, else :func:`trace_report` (a ``package.module:factory`` is always traced)."""
+    if engine not in ENGINES:
+        raise SymconvError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "trace" or name not in MODELS:
+        return trace_report(name, input_shape, at, convention=convention, depth=depth)
+    return cost_report(name, input_shape, at, convention=convention)

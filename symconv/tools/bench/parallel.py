@@ -46,13 +46,13 @@ def select_devices(devices: str | int | Sequence[jax.Device] = "all") -> list[ja
         if text == "all":
             return list(available)
         if not text.isdigit():
-            raise SymconvError(f"--devices: expected 'all' or a positive integer, got {devices!r}")
+            raise SymconvError(f"devices: expected 'all' or a positive integer, got {devices!r}")
         devices = int(text)
     if isinstance(devices, bool):
-        raise SymconvError(f"--devices: expected 'all' or a positive integer, got {devices!r}")
+        raise SymconvError(f"devices: expected 'all' or a positive integer, got {devices!r}")
     if isinstance(devices, int):
         if not 1 <= devices <= len(available):
-            raise SymconvError(f"--devices {devices}: this process sees {len(available)} "
+            raise SymconvError(f"devices={devices}: this process sees {len(available)} "
                                f"{available[0].platform} device(s); use 1 to {len(available)} "
                                f"or 'all'")
         return list(available[:devices])
