@@ -182,14 +182,16 @@ def _cmd_derive(args: argparse.Namespace) -> int:
         pool = A.MaxPool2D if kind == "maxpool" else A.AvgPool2D
         layer = pool(k, s, pad if isinstance(pad, str) else ((pad, pad), (pad, pad)))
         hw = (*hw, m)
+    from symconv.report.render.math import derivation_latex, derivation_markdown, step_text
+
     derivation = layer.derive(hw)
     if args.format == "latex":
-        print(derivation.latex_display())
+        print(derivation_latex(derivation, display=True))
     elif args.format == "markdown":
-        print(derivation.markdown())
+        print(derivation_markdown(derivation))
     else:
         for step in derivation.steps:
-            print(step.text())
+            print(step_text(step))
     return 0
 
 
@@ -207,7 +209,7 @@ def _print_trace(args: argparse.Namespace, at) -> int:
     import json
 
     from symconv.tools.cost import trace_report
-    from symconv.report.proof import to_latex, to_text
+    from symconv.report.render.math import to_latex, to_text
 
     report = trace_report(args.model, args.input, at)
     res = report.result

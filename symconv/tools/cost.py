@@ -11,7 +11,7 @@ from symconv.checks import xla
 from symconv.algebra.stack import StackTable
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.registry import get
-from symconv.report.proof import to_text
+from symconv.report.render.math import to_text
 
 
 def _agrees(report, flops: int | None, params: int | None) -> bool | None:
