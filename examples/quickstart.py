@@ -1,7 +1,8 @@
 """Quickstart: a closed form, its value, and the check against Flax NNX and XLA."""
 
-from symconv import Conv2D, SeparableConv2D
+from symconv import Conv2D, SeparableConv2D, derive
 from symconv.algebra.symbols import H, K, M, N, W
+from symconv.report.render.math import derivation_latex, derivation_markdown
 from symconv.testing import assert_matches_xla
 
 # Symbolic: a K x K, stride-2, 'SAME' convolution on H x W x M.
@@ -20,3 +21,8 @@ print("layer 1 matches Flax NNX and XLA")
 
 # Depthwise separable over standard, derived and simplified by SymPy.
 print("MAC ratio:", SeparableConv2D(M, N, K, padding="SAME", use_bias=False).ratio("macs", (H, W)))
+
+# The same layer's derivation (general formula, substitution, result) for your own report.
+derivation = derive(layer1, (128, 128))
+print(derivation_latex(derivation, display=True))  # \[ \begin{aligned} H' &= ... \]
+print(derivation_markdown(derivation))

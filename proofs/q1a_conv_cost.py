@@ -12,13 +12,13 @@ import jax
 import sympy as sp
 from flax import nnx
 
-from symconv.checks import xla
 from symconv.algebra import Conv2D, same_pads
 from symconv.algebra.symbols import H, K, M, N, W, p
+from symconv.checks import xla
 from symconv.models import flax_layer
 from symconv.report.proof import Check, Claim, Derivation, Proof, Step, sample_check
 
-Q, PART = "Q1", "A"
+Q, PART = "Q1", "a"
 
 # Points at which the compiler side is sampled: odd and even kernels, square and not.
 POINTS = [
@@ -84,7 +84,6 @@ def build() -> Proof:
     pads = same_pads(H, K, 1, 1)
     shape_claim = Claim(
         id="q1a.output_size",
-        question=Q, part=PART,
         statement="A K x K convolution with stride 1 and same padding maps H x W x M to H x W x N.",
         stated=(H, W, N),
         derived=tuple(shape),
@@ -111,7 +110,6 @@ def build() -> Proof:
     dense = conv.macs((H, W), "dense")
     cost_claim = Claim(
         id="q1a.cost",
-        question=Q, part=PART,
         statement="The cost is H * W * N * K * K * M multiply-accumulate operations "
                   "(every tap counted, padded zeros included: the dense convention).",
         stated=H * W * N * K * K * M,
@@ -139,7 +137,6 @@ def build() -> Proof:
     identity = sp.expand(exact.subs(K, 2 * p + 1) - from_algebra) == 0
     exact_claim = Claim(
         id="q1a.cost_exact",
-        question=Q, part=PART,
         statement="Taps that land on zero padding are not real work; XLA does not count them. "
                   "For odd K = 2p + 1 the exact count is (K H - p(p+1)) (K W - p(p+1)) M N.",
         stated=None,

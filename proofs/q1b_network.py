@@ -8,17 +8,17 @@ import matplotlib.pyplot as plt
 import sympy as sp
 from flax import nnx
 
-from symconv.checks import xla
 from symconv.algebra import Stack, receptive
-from symconv.algebra.tidy import tidy
+from symconv.algebra.nets.assignment import AssignmentConfig, trunk_stack
 from symconv.algebra.symbols import H, W
+from symconv.algebra.tidy import tidy
+from symconv.checks import xla
 from symconv.checks.measure import gradient_support, predicted_window, xla_macs
 from symconv.models.assignment import AssignmentCNN
-from symconv.algebra.nets.assignment import AssignmentConfig, trunk_stack
 from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
-from symconv.report.render.tables import stack_latex, stack_markdown
+from symconv.report.render.tables import stack_table
 
-Q, PART = "Q1", "B"
+Q, PART = "Q1", "b"
 CFG = AssignmentConfig.standard()
 IN = (*CFG.input_hw, CFG.in_features)
 K_, S_, P_, N_, M_ = (sp.Symbol(s, integer=True, positive=True) for s in "KSPNM")
@@ -50,9 +50,9 @@ def _size_claims(table, stage_shapes) -> list[Claim]:
         n_in = 128 if layer == 1 else table.rows[2 * layer - 4].output_shape[0]
         formula = sp.floor((Hin + 2 * P_ - K_) / S_) + 1
         claims.append(Claim(
-            id=f"q1b.size.L{layer}", question=Q, part=PART,
-            statement=f"Layer {layer}: H' = W' = {STATED_SIZE[layer]} "
-                      f"(output {STATED_SIZE[layer]} x {STATED_SIZE[layer]} x {conv.out_features}).",
+            id=f"q1b.size.L{layer}",
+            statement=f"Layer {layer}: H' = W' = {STATED_SIZE[layer]} (output "
+                      f"{STATED_SIZE[layer]} x {STATED_SIZE[layer]} x {conv.out_features}).",
             stated=STATED_SIZE[layer], derived=row.output_shape[0],
             derivation=Derivation((
                 Step("general formula", "H'", formula),
@@ -80,7 +80,7 @@ def _cost_claims(table) -> list[Claim]:
         dense_xla = xla_macs(conv, shape, "dense")
         exact_xla = xla_macs(conv, shape, "exact")
         claims.append(Claim(
-            id=f"q1b.cost.L{layer}", question=Q, part=PART,
+            id=f"q1b.cost.L{layer}",
             statement=f"Layer {layer} costs {oh} x {oh} x {conv.out_features} x 5^2 x "
                       f"{conv.in_features} multiply-accumulates.",
             stated=STATED_COST[layer], derived=row.macs_dense, unit="MACs",
@@ -96,7 +96,7 @@ def _cost_claims(table) -> list[Claim]:
                           dense_xla == row.macs_dense, f"XLA: {dense_xla:,}"),),
         ))
         claims.append(Claim(
-            id=f"q1b.cost_exact.L{layer}", question=Q, part=PART,
+            id=f"q1b.cost_exact.L{layer}",
             statement=f"Layer {layer} without the taps on zero padding (what XLA counts).",
             stated=None, derived=row.macs_exact, unit="MACs",
             note=f"{row.macs_dense - row.macs_exact:,} of the dense MACs "
@@ -132,7 +132,7 @@ def _rf_claims(table) -> list[Claim]:
         f = receptive.step(f, wdw)
     recursion_is_closed_form = sp.expand(f.size - right_r) == 0
     claims = [Claim(
-        id="q1b.rf.formula", question=Q, part=PART,
+        id="q1b.rf.formula",
         statement="R_l = R_{l-1} + (K - 1) * S_{l-1}, S_{l-1} the stride of the previous layer.",
         stated=sp.expand(source_r), derived=right_r,
         note="The increment is (K_l - 1) times the product of *all* earlier strides (the jump "
@@ -155,7 +155,7 @@ def _rf_claims(table) -> list[Claim]:
         (r0, r1), _ = gradient_support(sub, IN, unit)
         p0, p1 = predicted_window(fld.size, fld.jump, fld.start, unit[0], n)
         claims.append(Claim(
-            id=f"q1b.rf.L{layer}", question=Q, part=PART,
+            id=f"q1b.rf.L{layer}",
             statement=f"Receptive field of layer {layer}: R_{layer} = {STATED_RF[layer]}.",
             stated=STATED_RF[layer], derived=fld.size, unit="pixels",
             derivation=Derivation((
@@ -185,7 +185,7 @@ def _neuron_claims() -> list[Claim]:
     counts = {k: _concrete_neurons(model, 8 * k) for k in range(1, 13)}
     return [
         Claim(
-            id="q1b.neurons.formula", question=Q, part=PART,
+            id="q1b.neurons.formula",
             statement="Number of neurons in the final layer as a function of the input size.",
             stated=None, derived=neurons,
             derivation=Derivation((
@@ -199,7 +199,7 @@ def _neuron_claims() -> list[Claim]:
                           "symbolic H, W", same, f"JAX: {jax_neurons}"),),
         ),
         Claim(
-            id="q1b.neurons.doubling", question=Q, part=PART,
+            id="q1b.neurons.doubling",
             statement="Doubling the input resolution gives a fourfold increase in the number of "
                       "neurons in the final layer.",
             stated=4, derived=doubled,
@@ -216,7 +216,7 @@ def _neuron_claims() -> list[Claim]:
                               for t in range(1, 7)), f"neurons at 8t: {counts}"),),
         ),
         Claim(
-            id="q1b.neurons.growth", question=Q, part=PART,
+            id="q1b.neurons.growth",
             statement="The number of neurons in the final layer scales approximately linearly "
                       "with the input resolution (exponent of the side length).",
             stated=1, derived=exponent,
@@ -285,5 +285,4 @@ def build() -> Proof:
                  figures=(Figure("q1b_receptive_field", "Receptive field by layer: derived "
                                  "(r = 5, 13, 29) against the source's recursion (5, 13, 21).",
                                  _rf_figure),),
-                 tables=(("Per-layer table at 128x128x3", stack_markdown(table),
-                          stack_latex(table)),))
+                 tables=(stack_table(table, "Per-layer table at 128x128x3"),))

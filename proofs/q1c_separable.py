@@ -9,16 +9,15 @@ import numpy as np
 import sympy as sp
 from flax import nnx
 
-from symconv.checks import xla
 from symconv.algebra import Conv2D, SeparableConv2D, depthwise_conv2d, pointwise_conv2d
+from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack, trunk_stack
 from symconv.algebra.symbols import H, K, M, N, W
+from symconv.checks import xla
 from symconv.checks.measure import xla_macs
 from symconv.models.assignment import AssignmentCNN
-from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
-from symconv.algebra.nets.assignment import trunk_stack
 from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step, sample_check
 
-Q, PART = "Q1", "C"
+Q, PART = "Q1", "c"
 STD = AssignmentConfig.standard()
 SEP = AssignmentConfig.mobilenet_style()
 POINTS = [dict(H=h, W=w, M=m, N=n, K=k) for h, w, m, n, k in
@@ -85,7 +84,7 @@ def _general_claims() -> list[Claim]:
                                  lambda pt, make=make: xla_macs(make(pt), (pt["H"], pt["W"],
                                                                           pt["M"]), "dense"))
         claims.append(Claim(
-            id=f"q1c.{key}", question=Q, part=PART, statement=statement, stated=stated,
+            id=f"q1c.{key}", statement=statement, stated=stated,
             derived=derived, unit="MACs" if kind == "macs" else "weights",
             note="Stride 1 with 'same' padding, as in Part A; with stride S the output size "
                  "H' x W' replaces H x W." if kind == "macs" else "Weights only (no bias).",
@@ -94,7 +93,7 @@ def _general_claims() -> list[Claim]:
     ratio = sep.ratio("macs", (H, W))
     ratio_params = sep.ratio("params")
     claims.append(Claim(
-        id="q1c.ratio", question=Q, part=PART,
+        id="q1c.ratio",
         statement="The depthwise separable convolution reduces both the number of parameters "
                   "and the computational cost (by what factor?).",
         stated=None, derived=ratio,
@@ -149,7 +148,7 @@ def _layer_claims() -> list[Claim]:
                 continue
             row = rows[i]
             claims.append(Claim(
-                id=f"q1c.{key}.params", question=Q, part=PART,
+                id=f"q1c.{key}.params",
                 statement=f"Layer {layer}, Params ({tag}) as printed in the source.",
                 stated=STATED[f"{key}.params"], derived=row.weights, unit="weights",
                 note=f"Weights only, like the source; with biases {row.params:,}." + (
@@ -167,7 +166,7 @@ def _layer_claims() -> list[Claim]:
                               f"model: {w_model:,}"),)))
             stated_cost = STATED[f"{key}.cost"]
             claims.append(Claim(
-                id=f"q1c.{key}.cost", question=Q, part=PART,
+                id=f"q1c.{key}.cost",
                 statement=f"Layer {layer}, Cost ({tag}) as printed in the source.",
                 stated=stated_cost, derived=row.macs_dense, unit="MACs",
                 note=("The source's product omits the N = 64 filters." if key == "std.L1"
@@ -197,7 +196,7 @@ def _layer_claims() -> list[Claim]:
                 measured = 1 - sp.Rational(v["xla_sep"], v["xla_std"])
             n = STD.filters[layer - 1]
             claims.append(Claim(
-                id=f"q1c.reduction.L{layer}.{what}", question=Q, part=PART,
+                id=f"q1c.reduction.L{layer}.{what}",
                 statement=f"About {STATED[f'reduction.L{layer}.{what}']}% reduction in "
                           f"{'the number of parameters' if what == 'params' else 'cost'} in "
                           f"layer {layer}.",

@@ -9,13 +9,13 @@ import numpy as np
 import sympy as sp
 from flax import nnx
 
+from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
 from symconv.checks import xla
 from symconv.models.assignment import AssignmentCNN
-from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
 from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
-from symconv.report.render.tables import stack_latex, stack_markdown
+from symconv.report.render.tables import stack_table
 
-Q, PART = "Q1", "D"
+Q, PART = "Q1", "d"
 IN = (128, 128, 3)
 VARIANTS = {
     "standard": AssignmentConfig.standard(),
@@ -49,29 +49,31 @@ def build() -> Proof:
     trunk_shape = xla.output_shape(models["standard"].convs[2],
                                    (1, *rows["standard"]["relu2"].output_shape), sympy=False)
     claims = [
-        Claim("q1d.flatten", Q, PART, "The flattened output of layer 3 has 16 * 16 * 256 = "
-              "65,536 entries.", STATED["flatten"], int(np.prod(conv_out)),
-              Derivation((Step("flatten", "F", sp.Symbol("H_3") * sp.Symbol("W_3") * sp.Symbol(
-                  "N_3")), Step("result", "F", int(np.prod(conv_out))))),
-              (Check("model", "jax.eval_shape of the Flax layer-3 conv on layer 2's output",
+        Claim(id="q1d.flatten", statement="The flattened output of layer 3 has 16 * 16 * 256 = "
+              "65,536 entries.", stated=STATED["flatten"], derived=int(np.prod(conv_out)),
+              derivation=Derivation((Step("flatten", "F", sp.Symbol("H_3") * sp.Symbol("W_3")
+                                          * sp.Symbol("N_3")),
+                                     Step("result", "F", int(np.prod(conv_out))))),
+              checks=(Check("model", "jax.eval_shape of the Flax layer-3 conv on layer 2's output",
                      "128x128x3 input", int(np.prod(trunk_shape[1:])) == int(np.prod(conv_out)),
                      f"eval_shape: {trunk_shape}"),), unit="entries"),
-        Claim("q1d.fc.weights", Q, PART, "FC weights: 65,536 * 200 = 13,107,200.",
-              STATED["fc.weights"], fc.weights,
-              Derivation((Step("formula", "W_{FC}", F * U),
-                          Step("substitution", "W_{FC}", F * U, {F: "65536", U: "200"}),
-                          Step("result", "W_{FC}", fc.weights))),
-              (Check("model", "kernel size of nnx.Linear in AssignmentCNN", "flatten head",
+        Claim(id="q1d.fc.weights", statement="FC weights: 65,536 * 200 = 13,107,200.",
+              stated=STATED["fc.weights"], derived=fc.weights,
+              derivation=Derivation((Step("formula", "W_{FC}", F * U),
+                                     Step("substitution", "W_{FC}", F * U,
+                                          {F: "65536", U: "200"}),
+                                     Step("result", "W_{FC}", fc.weights))),
+              checks=(Check("model", "kernel size of nnx.Linear in AssignmentCNN", "flatten head",
                      fc_w == fc.weights, f"model: {fc_w:,}"),), unit="weights"),
-        Claim("q1d.fc.biases", Q, PART, "FC biases: 200.", STATED["fc.biases"], fc.biases,
-              Derivation((Step("result", "b_{FC}", fc.biases),)),
-              (Check("model", "bias size of nnx.Linear", "flatten head", fc_b == fc.biases,
+        Claim(id="q1d.fc.biases", statement="FC biases: 200.", stated=STATED["fc.biases"],
+              derived=fc.biases, derivation=Derivation((Step("result", "b_{FC}", fc.biases),)),
+              checks=(Check("model", "bias size of nnx.Linear", "flatten head", fc_b == fc.biases,
                      f"model: {fc_b}"),), unit="biases"),
-        Claim("q1d.fc.params", Q, PART, "FC parameters: 13,107,200 + 200 = 13,107,400.",
-              STATED["fc.params"], fc.params,
-              Derivation((Step("formula", "P_{FC}", F * U + U),
-                          Step("result", "P_{FC}", fc.params))),
-              (Check("model", "all nnx.Param of the FC layer", "flatten head",
+        Claim(id="q1d.fc.params", statement="FC parameters: 13,107,200 + 200 = 13,107,400.",
+              stated=STATED["fc.params"], derived=fc.params,
+              derivation=Derivation((Step("formula", "P_{FC}", F * U + U),
+                                     Step("result", "P_{FC}", fc.params))),
+              checks=(Check("model", "all nnx.Param of the FC layer", "flatten head",
                      fc_w + fc_b == fc.params, f"model: {fc_w + fc_b:,}"),), unit="params"),
     ]
     # Layers 2-3, weights only as the source counts them; the full counts in the notes.
@@ -83,14 +85,14 @@ def build() -> Proof:
         params = sum(r[n].params for n in names)
         model_w = sum(xla.param_split(models[variant].convs[i])[0] for i in (1, 2))
         claims.append(Claim(
-            f"q1d.{key}", Q, PART, f"Parameters of layers 2 and 3 ({label}): "
-            f"{STATED[key]:,}.", STATED[key], weights,
-            Derivation((Step("layers 2 + 3 (weights)", "P_{2,3}",
-                             sp.Add(*[sp.Integer(r[n].weights) for n in names],
-                                    evaluate=False)),
-                        Step("result", "P_{2,3}", weights))),
-            (Check("model", "kernel sizes of layers 2 and 3 in nnx.state", f"{variant} model",
-                   model_w == weights, f"model: {model_w:,}"),),
+            id=f"q1d.{key}", statement=f"Parameters of layers 2 and 3 ({label}): "
+            f"{STATED[key]:,}.", stated=STATED[key], derived=weights,
+            derivation=Derivation((Step("layers 2 + 3 (weights)", "P_{2,3}",
+                                        sp.Add(*[sp.Integer(r[n].weights) for n in names],
+                                               evaluate=False)),
+                                   Step("result", "P_{2,3}", weights))),
+            checks=(Check("model", "kernel sizes of layers 2 and 3 in nnx.state",
+                          f"{variant} model", model_w == weights, f"model: {model_w:,}"),),
             note=f"Like the source: weights only, layers 2-3. With biases: {params:,}.",
             unit="weights"))
     for key, variant in (("total.standard", "standard"), ("total.separable", "separable")):
@@ -101,10 +103,10 @@ def build() -> Proof:
         m = models[variant]
         like_model = sum(xla.param_split(m.convs[i])[0] for i in (1, 2)) + xla.param_count(m.fc)
         claims.append(Claim(
-            f"q1d.{key}", Q, PART, f"Total parameters, {variant} layers 2-3 + FC: "
-            f"{STATED[key]:,}.", STATED[key], like,
-            Derivation((Step("layers 2-3 weights + FC", "P", like),)),
-            (Check("model", "kernels of layers 2-3 plus all FC parameters in nnx.state",
+            id=f"q1d.{key}", statement=f"Total parameters, {variant} layers 2-3 + FC: "
+            f"{STATED[key]:,}.", stated=STATED[key], derived=like,
+            derivation=Derivation((Step("layers 2-3 weights + FC", "P", like),)),
+            checks=(Check("model", "kernels of layers 2-3 plus all FC parameters in nnx.state",
                    f"{variant} model", like_model == like, f"model: {like_model:,}"),
              Check("model", "nnx.state of the whole Flax network equals the algebra's full "
                    "count (all layers, biases included)", f"{variant} model",
@@ -118,23 +120,21 @@ def build() -> Proof:
         model_total = xla.param_count(models[variant])
         head = sum(r.params for n, r in rows[variant].items() if n in ("fc", "reduce"))
         claims.append(Claim(
-            f"q1d.head.{key}", Q, PART, f"Parameters with {what} (the source's suggested fix).",
-            None, total,
-            Derivation((Step("head parameters", "P_{head}", head),
-                        Step("whole network", "P", total))),
-            (Check("model", "nnx.state of the Flax network with this head", f"head={variant}",
-                   model_total == total, f"model: {model_total:,}"),),
+            id=f"q1d.head.{key}", statement=f"Parameters with {what} (the source's suggested "
+            "fix).", derived=total,
+            derivation=Derivation((Step("head parameters", "P_{head}", head),
+                                   Step("whole network", "P", total))),
+            checks=(Check("model", "nnx.state of the Flax network with this head",
+                          f"head={variant}", model_total == total, f"model: {model_total:,}"),),
             note=f"{100 * (1 - total / assignment_stack(VARIANTS['standard']).param_count()):.1f}"
                  "% fewer parameters than the flatten head network.", unit="params"))
     claims += [
-        Claim("q1d.opinion.overfitting", Q, PART, "Reducing the FC layer's parameters can help "
-              "reduce overfitting and speed up training and inference.", None, None,
-              Derivation(()), opinion=True,
+        Claim(id="q1d.opinion.overfitting", statement="Reducing the FC layer's parameters can "
+              "help reduce overfitting and speed up training and inference.", opinion=True,
               note="Plausible and common practice, but a statement about training dynamics: "
                    "not checked here. The inference cost part is checked: see q1d.head.*."),
-        Claim("q1d.opinion.nonlinearity", Q, PART, "1x1 convolutions may introduce additional "
-              "non-linearity, which can make the model harder to train.", None, None,
-              Derivation(()), opinion=True,
+        Claim(id="q1d.opinion.nonlinearity", statement="1x1 convolutions may introduce "
+              "additional non-linearity, which can make the model harder to train.", opinion=True,
               note="A 1x1 convolution is linear; only an activation after it adds "
                    "non-linearity. Not a checkable claim about cost."),
     ]
@@ -142,8 +142,8 @@ def build() -> Proof:
     return Proof(Q, PART, "The fully connected head", tuple(claims),
                  figures=(Figure("q1d_params", "Parameters per layer for the three heads "
                                  "(log scale): the flatten + FC head dominates.", _figure),),
-                 tables=(("Standard network with flatten + FC(200) + softmax, 128x128x3",
-                          stack_markdown(table), stack_latex(table)),))
+                 tables=(stack_table(table, "Standard network with flatten + FC(200) + "
+                                     "softmax, 128x128x3"),))
 
 
 def _figure() -> plt.Figure:

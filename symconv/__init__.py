@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "Stack": "symconv.algebra",
     "depthwise_conv2d": "symconv.algebra",
     "pointwise_conv2d": "symconv.algebra",
+    "PixelShuffle": "symconv.algebra",
+    "derive": "symconv.report.derive",
     "SymconvError": "symconv.errors",
     "Check": "symconv.report.proof",
     "Claim": "symconv.report.proof",

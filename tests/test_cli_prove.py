@@ -1,19 +1,27 @@
-"""`symconv prove`: report files, JSON content, verdicts computed (not typed), exit codes."""
+"""`symconv prove`: report files, JSON content, verdicts computed (not typed), exit codes.
+
+One test runs the real command on a small proof module; its output must equal what the
+renderers write for the same module as the session fixture ``all_proofs`` built it (a second,
+independent build: the report is deterministic and the CLI adds nothing of its own).
+"""
 
 import json
 from pathlib import Path
 
 import pytest
 
+from symconv.report.render import report_json, report_markdown
+from symconv.report.runner import environment
 from symconv.tools.cli import main
 
 ROOT = Path(__file__).parent.parent
+SMALL = ROOT / "proofs" / "q1a_conv_cost.py"
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    code = main(["prove", str(ROOT / "proofs" / "q1a_conv_cost.py"), "--out", str(out)])
+    code = main(["prove", str(SMALL), "--out", str(out), "--no-pdf"])
     return code, out
 
 
@@ -32,11 +40,12 @@ def test_prove_writes_report(report):
     assert "## Summary" in md and "$$" in md and "q1a.cost_exact" in md
 
 
-def test_report_is_deterministic(report, tmp_path):
+def test_cli_report_equals_the_renderers_on_the_session_build(report, all_proofs):
     _, out = report
-    assert main(["prove", str(ROOT / "proofs" / "q1a_conv_cost.py"), "--out", str(tmp_path)]) == 0
-    for name in ("report.md", "report.json"):
-        assert (tmp_path / name).read_bytes() == (out / name).read_bytes()
+    proofs = [p for p in all_proofs if (p.question, p.part) == ("Q1", "a")]
+    env = environment()
+    assert (out / "report.md").read_text(encoding="utf-8") == report_markdown(proofs, env)
+    assert (out / "report.json").read_text(encoding="utf-8") == report_json(proofs, env)
 
 
 _REFUTED = '''
@@ -46,10 +55,10 @@ from symconv.report.proof import Check, Claim, Derivation, Proof, Step
 
 def build():
     derived = Conv2D(3, 64, 5, strides=2, padding=2).param_count()
-    claim = Claim("t.params", "T", "A", "params", stated=4800, derived=derived,
+    claim = Claim(id="q9z.params", statement="params", stated=4800, derived=derived,
                   derivation=Derivation((Step("result", "n", derived),)),
                   checks=(Check("sympy", "trivial", "-", True),))
-    return Proof("T", "A", "test", (claim,))
+    return Proof("Q9", "z", "test", (claim,))
 '''
 
 _INCONSISTENT = _REFUTED.replace('Check("sympy", "trivial", "-", True)',
@@ -60,7 +69,8 @@ def test_strict_fails_on_refuted(tmp_path):
     proof = tmp_path / "p.py"
     proof.write_text(_REFUTED)
     assert main(["prove", str(proof), "--out", str(tmp_path / "o")]) == 0
-    assert main(["prove", str(proof), "--out", str(tmp_path / "o"), "--strict"]) == 1
+    assert main(["prove", str(proof), "--out", str(tmp_path / "o"), "--strict",
+                 "--no-pdf"]) == 1
     doc = json.loads((tmp_path / "o" / "report.json").read_text())
     assert doc["claims"][0]["verdict"] == "refuted"
     assert "Corrections" in (tmp_path / "o" / "report.md").read_text()
@@ -69,13 +79,25 @@ def test_strict_fails_on_refuted(tmp_path):
 def test_inconsistent_fails(tmp_path):
     proof = tmp_path / "p.py"
     proof.write_text(_INCONSISTENT)
-    assert main(["prove", str(proof), "--out", str(tmp_path / "o")]) == 1
+    assert main(["prove", str(proof), "--out", str(tmp_path / "o"), "--no-pdf"]) == 1
+
+
+def test_proofs_share_private_helpers(tmp_path):
+    """A proof imports a private helper of its directory (``from ._shared import ...``); files
+    starting with ``_`` are never run as proofs."""
+    (tmp_path / "_shared.py").write_text("STATED = 4800\n")
+    (tmp_path / "p.py").write_text(_REFUTED.replace("stated=4800", "stated=STATED").replace(
+        "def build():", "from ._shared import STATED\n\n\ndef build():"))
+    assert main(["prove", str(tmp_path), "--out", str(tmp_path / "o"), "--no-pdf"]) == 0
+    doc = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert [c["id"] for c in doc["claims"]] == ["q9z.params"]
+    assert doc["claims"][0]["stated"] == "4800"
 
 
 def test_broken_proof_is_reported_not_fatal(tmp_path, capsys):
     bad = tmp_path / "bad.py"
     bad.write_text("def build():\n    raise RuntimeError('boom')\n")
-    assert main(["prove", str(bad), "--out", str(tmp_path / "o")]) == 1
+    assert main(["prove", str(bad), "--out", str(tmp_path / "o"), "--no-pdf"]) == 1
     assert "boom" in capsys.readouterr().err
 
 

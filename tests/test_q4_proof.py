@@ -1,11 +1,14 @@
-"""Q4 (YOLO) proof module: it loads through the runner, every claim has a verdict computed from
-passing checks, the source's statements are all covered, its tables and figures render, and the
-facts it rests on hold when derived here in another way."""
+"""Q4 (YOLO) proof modules: one per part, every claim has a verdict computed from passing checks,
+the source's statements are all covered, the typed values hold the facts, tables and figures
+render, and the facts they rest on hold when derived here in another way.
+
+The proofs come from the session fixture ``all_proofs`` (built once); their modules' constants
+from ``sys.modules`` under the runner's names.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from fractions import Fraction
 from pathlib import Path
@@ -13,26 +16,33 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
+import sympy as sp
 
-from symconv.report.proof import Verdict
+from symconv.report.proof import Compared, Labeled, Verdict
 from symconv.report.render.figures import write_figures
 from symconv.report.render.json import report_json, report_schema
 from symconv.report.render.latex import report_latex
 from symconv.report.render.markdown import report_markdown
-from symconv.report.runner import load_proofs
+from symconv.report.render.tables import table_latex, table_markdown
+from symconv.report.runner import module_name
 
 ROOT = Path(__file__).parent.parent
-FILE = ROOT / "proofs" / "q4_yolo.py"
+PARTS = {"a": "q4a_outputs", "b": "q4b_classes", "c": "q4c_nms", "d": "q4d_anchors",
+         "e": "q4e_networks"}
 
 
 @pytest.fixture(scope="module")
-def proofs():
-    return load_proofs(FILE)
+def proofs(all_proofs):
+    return [p for p in all_proofs if p.question == "Q4"]
 
 
 @pytest.fixture(scope="module")
-def module(proofs):
-    return sys.modules[f"symconv_proof_{FILE.stem}"]
+def modules(all_proofs):
+    """The loaded proof modules by part, and the shared helpers under ``"common"``."""
+    mods = {part: sys.modules[module_name(ROOT / "proofs" / f"{stem}.py")]
+            for part, stem in PARTS.items()}
+    mods["common"] = sys.modules[module_name(ROOT / "proofs" / "_yolo_common.py")]
+    return mods
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +50,13 @@ def claims(proofs):
     return {c.id: c for p in proofs for c in p.claims}
 
 
-def test_one_proof_per_part_in_order(proofs):
+def test_one_module_per_part_in_order(proofs):
     assert [(p.question, p.part) for p in proofs] == [("Q4", x) for x in "abcde"]
     for p in proofs:
         assert p.claims and all(c.question == "Q4" and c.part == p.part for c in p.claims)
         assert all(c.id.startswith(f"q4{p.part}.") for c in p.claims)
+    for stem in PARTS.values():
+        assert len((ROOT / "proofs" / f"{stem}.py").read_text().splitlines()) <= 400, stem
 
 
 def test_every_claim_has_a_consistent_verdict(claims):
@@ -98,15 +110,16 @@ def test_judgements_are_opinions_not_checks(claims):
         assert claims[cid].opinion and not claims[cid].checks, cid
 
 
-def test_stated_values_are_the_sources(claims):
-    """The numbers the source states sit in ``stated``; the values they are compared with come
-    from the toolkit (a transcription error here would show up as a refutation)."""
-    source = (ROOT.parent / "shared" / "seed" / "assignment3.txt")
-    text = source.read_text() if source.exists() else None
+def test_stated_values_are_the_sources(claims, modules):
+    """The numbers the source states (transcribed here from its part (a): 2 x 5 + 80 = 90,
+    3 x 85 = 255, 4 + 1 + 80 = 85) sit in ``stated``; the values they are compared with come
+    from the toolkit (a transcription error would show up as a refutation)."""
     for cid, value in (("q4a.v1_depth", 90), ("q4a.v3_depth", 255), ("q4a.v3_per_box", 85)):
         assert claims[cid].stated == value
-        if text is not None:
-            assert re.search(rf"\b{value}\b", text), (cid, value)
+    common = modules["common"]
+    assert claims["q4b.max_labels"].stated == claims["q4e.logistic"].stated == Labeled.of(
+        logistic=common.LabelMode.MULTI, softmax=common.LabelMode.SINGLE)
+    assert claims["q4a.cost"].stated is claims["q4e.anchors_increase"].stated is Compared.HIGHER
 
 
 def test_refutations_give_the_right_value_and_say_why(claims):
@@ -114,6 +127,8 @@ def test_refutations_give_the_right_value_and_say_why(claims):
     assert refuted == {"q4a.objectness_new", "q4e.anchors_increase"}
     for cid in refuted:
         assert claims[cid].note and claims[cid].derived != claims[cid].stated
+    assert claims["q4a.objectness_new"].derived == Labeled.of(YOLOv1=1, YOLOv3=1)
+    assert claims["q4e.anchors_increase"].derived is Compared.LOWER
 
 
 # --- the facts again, derived here another way -------------------------------------------------
@@ -127,10 +142,27 @@ def test_depths_and_box_count_from_the_papers_layouts(claims):
     assert claims["q4a.depth_difference"].derived == (3 * 85) - (2 * 5 + 80)
 
 
-def test_nms_example_by_hand(module, claims):
+def test_class_scores_by_their_bounds(claims, modules):
+    """At most one softmax probability exceeds 1/2 (they sum to 1); all 80 logistic ones can
+    (sigmoid(1) > 1/2); the woman box's labels from float64 sigmoid / softmax."""
+    common, b = modules["common"], modules["b"]
+    mode = common.LabelMode
+    assert claims["q4b.max_labels"].derived == Labeled.of(logistic=mode.MULTI,
+                                                          softmax=mode.SINGLE)
+    assert 1 / (1 + np.exp(-1.0)) > 0.5
+    sig = 1 / (1 + np.exp(-b.WOMAN_LOGITS))
+    soft = np.exp(b.WOMAN_LOGITS) / np.exp(b.WOMAN_LOGITS).sum()
+    assert claims["q4b.woman_example"].derived == Labeled.of(
+        logistic=tuple(n for n, p in zip(b.NAMES, sig) if p > 0.5),
+        softmax=tuple(n for n, p in zip(b.NAMES, soft) if p > 0.5))
+    assert claims["q4b.objectness"].derived is True
+
+
+def test_nms_example_by_hand(modules, claims):
     """Duplicates of the example, from exact IoUs computed here: one kept box per cluster of
     IoU > 1/2, the best-scoring one."""
-    dets, scores, cls = module.DETS, module.SCORES, module.DET_CLASS
+    c = modules["c"]
+    dets, scores, cls = c.DETS, c.SCORES, c.DET_CLASS
 
     def iou(a, b):
         iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
@@ -139,43 +171,53 @@ def test_nms_example_by_hand(module, claims):
         return Fraction(iw * ih, area(a) + area(b) - iw * ih)
 
     pairs = [(i, j) for i in range(6) for j in range(i + 1, 6) if iou(dets[i], dets[j]) > 0.5]
-    assert claims["q4c.iou_pairs"].derived == ", ".join(f"({i},{j})" for i, j in pairs)
+    assert claims["q4c.iou_pairs"].derived == sp.FiniteSet(*(sp.Tuple(*p) for p in pairs))
     # the two overlap clusters: {0, 1, 2, 5} and {3, 4}; per class: dog, person, bicycle
     best = lambda group: max(group, key=lambda i: scores[i])  # noqa: E731
-    agnostic = sorted([best([0, 1, 2, 5]), best([3, 4])], key=lambda i: -scores[i])
-    per_class = sorted([best([i for i in range(6) if cls[i] == c]) for c in range(3)],
-                       key=lambda i: -scores[i])
-    assert claims["q4c.nms_agnostic"].derived == "boxes " + ", ".join(map(str, agnostic))
-    assert claims["q4c.nms_per_class"].derived == "boxes " + ", ".join(map(str, per_class))
+    agnostic = [best([0, 1, 2, 5]), best([3, 4])]
+    per_class = [best([i for i in range(6) if cls[i] == k]) for k in range(3)]
+    assert claims["q4c.nms_agnostic"].derived == sp.FiniteSet(*agnostic)
+    assert claims["q4c.nms_per_class"].derived == sp.FiniteSet(*per_class)
+    assert claims["q4c.crowd"].derived == 1
 
 
-def test_cells_by_integer_arithmetic(module, claims):
-    cell = module.IMAGE // module.GRID
-    want = ", ".join(f"{k} {(y1 + y2) // 2 // cell},{(x1 + x2) // 2 // cell}"
-                     for k, (x1, y1, x2, y2) in module.OBJECTS.items())
+def test_cells_by_integer_arithmetic(modules, claims):
+    c = modules["c"]
+    cell = c.IMAGE // c.GRID
+    want = Labeled.of((k, sp.Tuple((y1 + y2) // 2 // cell, (x1 + x2) // 2 // cell))
+                      for k, (x1, y1, x2, y2) in c.OBJECTS.items())
     assert claims["q4c.cells"].derived == want
 
 
-def test_box_set_is_reproducible_and_documented(module):
-    a, b = module.box_set(), module.box_set()
+def test_box_set_is_reproducible_and_documented(modules):
+    d = modules["d"]
+    a, b = d.box_set(), d.box_set()
     np.testing.assert_array_equal(a, b)
-    assert a.shape == (module.N_BOXES, 2) and ((a > 0) & (a <= 1)).all()
-    assert abs(sum(w for _, _, w in module.SHAPES) - 1) < 1e-12
-    assert len(module.hand_anchors()) == 9
+    assert a.shape == (d.N_BOXES, 2) and ((a > 0) & (a <= 1)).all()
+    assert abs(sum(w for _, _, w in d.SHAPES) - 1) < 1e-12
+    assert len(d.hand_anchors()) == 9
 
 
-def test_anchor_claim_rests_on_the_measured_table(proofs, claims):
-    """The k-means verdict follows the table: 1 - IoU above Euclidean at every k >= 2."""
-    _, md, _ = proofs[3].tables[0]
-    rows = [r.split("|")[1:4] for r in md.splitlines()[2:]]
-    ks = [int(r[0]) for r in rows]
-    iou, euc = [float(r[1]) for r in rows], [float(r[2]) for r in rows]
+def test_anchor_claims_rest_on_the_measured_table(proofs, claims):
+    """The k-means verdict follows the table: 1 - IoU above Euclidean at every k >= 2; k* is
+    the first k whose mean IoU reaches the hand-picked anchors'."""
+    table = proofs[3].tables[0]
+    ks = [row[0] for row in table.rows]
+    iou, euc = [row[1] for row in table.rows], [row[2] for row in table.rows]
     assert ks == list(range(1, 10))
     higher = all(a > b for k, a, b in zip(ks, iou, euc) if k > 1)
-    assert (claims["q4d.kmeans"].derived == "higher mean IoU") == higher
-    assert claims["q4d.hand_picked"].derived == next(
-        k for k, a in zip(ks, iou) if a >= float(re.search(r"reach ([\d.]+)",
-                                                           proofs[3].tables[0][0]).group(1)))
+    assert (claims["q4d.kmeans"].derived is Compared.HIGHER) == higher
+    hand = claims["q4d.hand_picked"].derivation.steps[0].rhs
+    assert claims["q4d.hand_picked"].derived == next(k for k, a in zip(ks, iou) if a >= hand)
+
+
+def test_layer_counts_from_the_papers(claims, modules):
+    """Darknet-53: 52 convolutions + 1 FC; the detectors' conv/FC counts as typed values."""
+    layers = modules["common"].Layers
+    assert claims["q4e.darknet53_layers"].derived == 52 + 1
+    assert claims["q4e.residual"].derived == 1 + 2 + 8 + 8 + 4
+    assert claims["q4e.conv_layers"].derived == Labeled.of(
+        YOLOv1=layers(24, 2), YOLOv2=layers(23), YOLOv3=layers(75))
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -192,15 +234,17 @@ def test_figures_are_written(proofs, tmp_path):
 def test_tables_render_in_markdown_and_latex(proofs):
     tables = [t for p in proofs for t in p.tables]
     assert len(tables) == 4
-    for caption, md, tex in tables:
+    for table in tables:
+        md, tex = table_markdown(table), table_latex(table)
         lines = md.splitlines()
+        assert len(lines) == 2 + len(table.rows)
         cols = lines[0].count("|")
-        assert all(line.count("|") == cols for line in lines), caption
+        assert all(line.count("|") == cols for line in lines), table.caption
         assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") == 1
-        spec = re.search(r"\\begin\{tabular\}\{(\w+)\}", tex).group(1)
+        assert tex.count(r"\midrule") == 1 + len(table.rules)
         body = tex.split(r"\midrule")[1].split(r"\bottomrule")[0]
-        for row in filter(None, (r.strip() for r in body.split(r"\\"))):
-            assert row.count("&") == len(spec) - 1, (caption, row)
+        rows = [r for r in (r.strip() for r in body.split(" \\\\\n")) if r]
+        assert len(rows) == len(table.rows), table.caption
 
 
 def test_report_renders_and_follows_the_schema(proofs):

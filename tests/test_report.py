@@ -1,18 +1,45 @@
 """The report: LaTeX compiles (CI requires pdflatex), JSON follows the shipped schema, output
-is byte-deterministic, pages render, and `symconv derive` LaTeX compiles in a user's document."""
+is byte-deterministic, pages render, and `symconv derive` LaTeX compiles in a user's document.
+
+The report is written from the session fixture ``all_proofs`` (every proof built once) by the
+library's renderers; ``test_cli_prove.py`` runs the ``symconv prove`` command itself.
+"""
 
 import json
 import os
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
 import pytest
+import sympy as sp
 
 from symconv.report.derive import derive
-from symconv.tools.cli import main
+from symconv.errors import SymconvError
+from symconv.report.proof import (
+    Check,
+    Claim,
+    Compared,
+    Derivation,
+    Labeled,
+    Proof,
+    Step,
+    Table,
+    Verdict,
+    decimal,
+    values_equal,
+)
+from symconv.report.render import report_json, report_markdown
 from symconv.report.render.json import report_schema
+from symconv.report.render.latex import report_latex
+from symconv.report.render.math import derivation_latex, derivation_markdown, to_latex
+from symconv.report.render.tables import table_latex, table_markdown
+from symconv.report.render.latex import compile_pdf
+from symconv.report.render.write import render_report
+from symconv.report.runner import RunResult, environment
+from symconv.tools.cli import main
 
 ROOT = Path(__file__).parent.parent
 HAVE_PDFLATEX = shutil.which("pdflatex") is not None
@@ -22,10 +49,12 @@ need_pdflatex = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(all_proofs, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    code = main(["prove", str(ROOT / "proofs"), "--out", str(out)])
-    return code, out
+    tex = render_report(all_proofs, out, environment())
+    if HAVE_PDFLATEX:
+        compile_pdf(tex)
+    return RunResult(all_proofs, ()).exit_code(), out
 
 
 def test_prove_all_proofs(report):
@@ -93,17 +122,29 @@ def _overfull_ok(log: str) -> bool:
                                                  log))
 
 
-def test_outputs_are_byte_identical(report, tmp_path):
+def test_files_are_the_renderers_output(report, all_proofs):
     _, out = report
-    assert main(["prove", str(ROOT / "proofs"), "--out", str(tmp_path), "--no-pdf"]) == 0
-    for name in ("report.md", "report.tex", "report.json"):
-        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+    env = environment()
+    assert (out / "report.md").read_text(encoding="utf-8") == report_markdown(all_proofs, env)
+    assert (out / "report.json").read_text(encoding="utf-8") == report_json(all_proofs, env)
+    assert (out / "report.tex").read_text(encoding="utf-8") == report_latex(all_proofs, env)
 
 
-def test_strict_flag_fails_on_refuted(report, tmp_path):
-    code = main(["prove", str(ROOT / "proofs" / "q1b_network.py"), "--out", str(tmp_path),
-                 "--no-pdf", "--strict"])
-    assert code == 1  # Q1(B) contains refuted claims (R_3, the recursion)
+def test_strict_fails_on_refuted(all_proofs):
+    result = RunResult(tuple(p for p in all_proofs if (p.question, p.part) == ("Q1", "b")), ())
+    assert result.exit_code() == 0
+    assert result.exit_code(strict=True) == 1  # Q1(b) contains refuted claims (R_3, the recursion)
+
+
+def test_tables_are_typed_and_in_every_output(report, all_proofs):
+    _, out = report
+    doc = json.loads((out / "report.json").read_text())
+    tables = [t for p in all_proofs for t in p.tables]
+    assert tables and all(isinstance(t, Table) for t in tables)
+    assert sum(len(p["tables"]) for p in doc["proofs"]) == len(tables)
+    md, tex = (out / "report.md").read_text(), (out / "report.tex").read_text()
+    for table in tables:
+        assert table_markdown(table) in md and table_latex(table) in tex
 
 
 @need_pdflatex
@@ -148,5 +189,78 @@ def test_derivation_repr_latex():
     from symconv import Conv2D
 
     d = derive(Conv2D(3, 64, 5, strides=2, padding=2), (128, 128))
+    assert d._repr_latex_() == "$$" + derivation_latex(d) + "$$"
     assert d._repr_latex_().startswith("$$\\begin{aligned}")
-    assert "substitution" in d.markdown()
+    assert "substitution" in derivation_markdown(d)
+    assert derivation_latex(d, display=True).startswith("\\[\n\\begin{aligned}")
+
+
+# --- the data model: typed claims, ids, tables ------------------------------------------------
+
+def _claim(**kw):
+    base = dict(id="q4a.v3_depth", statement="255 channels", stated=255, derived=255,
+                derivation=Derivation((Step("result", "d", 255),)),
+                checks=(Check("numpy", "3 * 85", "-", True),))
+    return Claim(**{**base, **kw})
+
+
+def test_claim_takes_question_and_part_from_its_id():
+    c = _claim()
+    assert (c.question, c.part, c.verdict) == ("Q4", "a", Verdict.VERIFIED)
+    assert (_claim(id="q12c.x.y-z_2").question, _claim(id="q12c.x.y-z_2").part) == ("Q12", "c")
+    with pytest.raises(TypeError):
+        Claim("q4a.x", "positional", 1, 1)  # keyword-only
+
+
+@pytest.mark.parametrize("bad", ["q4.x", "Q4a.x", "q4A.x", "q4ab.x", "q4a.", "q4a x", "t.params",
+                                 ""])
+def test_claim_id_must_name_question_and_part(bad):
+    with pytest.raises(SymconvError, match="must read q<question><part>"):
+        _claim(id=bad)
+
+
+def test_claim_values_are_typed_not_prose():
+    with pytest.raises(SymconvError, match="derived is text"):
+        _claim(derived="one score per box in both")
+    with pytest.raises(SymconvError, match="stated is text"):
+        _claim(stated="higher")
+    with pytest.raises(SymconvError, match="derived value"):
+        _claim(derived=None)
+    assert _claim(stated=None, derived=None, checks=(), opinion=True).verdict is Verdict.OPINION
+
+
+def test_proof_claims_belong_to_its_part():
+    with pytest.raises(SymconvError, match="another question or part"):
+        Proof("Q4", "b", "t", (_claim(),))
+
+
+def test_typed_values_compare_and_render():
+    assert Compared.of(3, 5) is Compared.LOWER and str(Compared.of(5, 3)) == "higher"
+    labels = Labeled.of(logistic=("person", "woman"), softmax=("person",))
+    assert str(labels) == "logistic: person, woman; softmax: person"
+    assert labels["softmax"] == ("person",)
+    assert values_equal(Labeled.of(a=1, b=sp.Integer(2)), Labeled.of(a=sp.Integer(1), b=2))
+    assert not values_equal(Labeled.of(a=1, b=2), Labeled.of(b=2, a=1))
+    assert not values_equal(Compared.HIGHER, Compared.LOWER)
+    assert values_equal(decimal(0.5, 3), sp.Rational(1, 2)) and decimal(0.5, 3) == Decimal("0.500")
+    assert values_equal(sp.FiniteSet(1, 2), sp.FiniteSet(2, 1))
+    assert to_latex(labels) == (r"\text{logistic:}\ \text{person, woman},\quad "
+                                r"\text{softmax:}\ \text{person}")
+    assert to_latex(Compared.HIGHER) == r"\text{higher}"
+
+
+def test_table_validates_and_renders():
+    with pytest.raises(SymconvError, match="do not have 2 cells"):
+        Table("t", ("a", "b"), ((1,),))
+    with pytest.raises(SymconvError, match="align"):
+        Table("t", ("a", "b"), ((1, 2),), align="lx")
+    t = Table("t", ("name", "$k$", "IoU"), (("x_1", 1_000, decimal(0.25, 3)),
+                                            ("total", None, sp.Rational(1, 3))), rules=(1,))
+    assert t.alignment == "lrr"  # numbers (and empty cells) right
+    assert table_markdown(t).splitlines() == [
+        "| name | $k$ | IoU |", "|---|---:|---:|", "| x_1 | 1,000 | 0.250 |",
+        "| total | — | $\\frac{1}{3}$ |"]
+    assert table_latex(t).splitlines() == [
+        r"\begin{tabular}{lrr}", r"\toprule", r"name & $k$ & IoU \\", r"\midrule",
+        r"x\_1 & 1{,}000 & $0.250$ \\", r"\midrule", r"total & -- & $\frac{1}{3}$ \\",
+        r"\bottomrule", r"\end{tabular}"]

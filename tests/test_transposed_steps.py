@@ -33,6 +33,9 @@ the assignment's example that is a different matrix.
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -48,9 +51,10 @@ from symconv.errors import (
     ShapeMismatchError,
     SymconvError,
 )
-from symconv.models import flax_layer
-from symconv.report.proof import Derivation
+from symconv.experiments import transposed_steps
 from symconv.experiments.transposed_steps import scatter_steps, transpose_matrix_view
+from symconv.models import flax_layer
+from symconv.report.render.math import derivation_latex
 
 X = np.array([[1, 2], [3, 4]])  # assignment Q3(c): the input ...
 KERNEL = np.array([[1, 2], [3, 4]])  # ... and the kernel, stride 1, no padding
@@ -173,23 +177,45 @@ def test_flax_kernel_layout_with_several_channels():
     np.testing.assert_array_equal(y[:, :, :2], 0)
 
 
-def test_derivation_and_markdown():
+def test_markdown_walk_through():
     steps = scatter_steps(X, KERNEL)
-    derivation = steps.derivation()
-    assert isinstance(derivation, Derivation)
-    assert len(derivation.steps) == 1 + X.size + 1  # zeros, one per element, crop
-    assert derivation.steps[0].rhs == sp.zeros(3, 3)
-    for step, s in zip(derivation.steps[1:-1], steps.steps):
-        assert step.rhs == sp.Matrix(s.running.tolist())
-    assert derivation.steps[-1].rhs == sp.Matrix(steps.final.tolist())
-    latex = derivation.latex()
-    assert latex.startswith("\\begin{aligned}") and latex.count("\\begin{matrix}") == 6
     md = steps.markdown()
     assert md == scatter_steps(X, KERNEL).markdown()  # deterministic
     assert "**Step 4.** x[1,1] = 4" in md and "(2-1)·1 + 2 + 0 = 3" in md
     width = max(len(str(v)) for v in steps.final.flat)
     last_row = "[ " + "  ".join(str(v).rjust(width) for v in steps.final[-1]) + " ]"
     assert md.rstrip().endswith(last_row + "\n```")
+
+
+def test_the_experiment_is_plain_data_below_the_report_layer():
+    """``transposed_steps`` imports nothing of ``symconv.report``: the Q3(c) proof builds the
+    report's steps from its plain data."""
+    tree = ast.parse(Path(transposed_steps.__file__).read_text())
+    imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    assert not [m for m in imported if m and m.startswith("symconv.report")], imported
+    steps = scatter_steps(X, KERNEL)
+    assert [s.index for s in steps.steps] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert [(s.rows, s.cols) for s in steps.steps][-1] == (range(1, 3), range(1, 3))
+
+
+def test_the_q3_proof_derives_every_step(all_proofs):
+    """The Q3(c) report: canvas size, zeros, one running canvas per input element, the crop; and
+    a table with one row per element."""
+    steps = scatter_steps(X, KERNEL)
+    proof = next(p for p in all_proofs if (p.question, p.part) == ("Q3", "c"))
+    derivation = next(c for c in proof.claims if c.id == "q3c.step4").derivation
+    assert len(derivation.steps) == 3 + X.size + 1
+    assert derivation.steps[1].rhs == sp.Tuple(3, 3)
+    assert derivation.steps[2].rhs == sp.zeros(3, 3)
+    for step, s in zip(derivation.steps[3:-1], steps.steps):
+        assert step.rhs == sp.Matrix(s.running.tolist())
+    assert derivation.steps[-1].rhs == sp.Matrix(steps.final.tolist())
+    latex = derivation_latex(derivation)
+    assert latex.startswith("\\begin{aligned}") and latex.count("\\begin{matrix}") == 6
+    (table,) = proof.tables
+    assert [row[-1] for row in table.rows] == [sp.Matrix(s.running.tolist()) for s in steps.steps
+                                              ] + [sp.Matrix(steps.final.tolist())]
 
 
 def test_padding_crops_the_canvas():

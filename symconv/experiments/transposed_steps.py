@@ -28,9 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
-from symconv.report.proof import Derivation, Step
 from symconv.errors import (
     KernelLargerThanInputError,
     NonIntegerError,
@@ -92,11 +90,6 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _sympy_matrix(a: np.ndarray) -> sp.ImmutableMatrix:
-    cast = int if np.issubdtype(a.dtype, np.integer) else float
-    return sp.Matrix([[cast(v) for v in row] for row in a]).as_immutable()
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class ScatterStep:
     """Input element ``x[index] = value`` adds ``contribution`` at ``rows``×``cols``."""
@@ -114,7 +107,8 @@ class ScatterSteps:
     """The scatter-add of a transposed convolution, one input element at a time.
 
     ``canvas_shape`` is the uncropped $(n-1)S + K + P_o$ per axis; ``final`` the output after
-    cropping ``padding`` from each side. :meth:`derivation` and :meth:`markdown` render it.
+    cropping ``padding`` from each side. Plain data: a report turns the steps into a derivation
+    (``proofs/q3c_transposed.py``); :meth:`markdown` writes a walk-through for a terminal.
     """
 
     x: np.ndarray
@@ -143,28 +137,6 @@ class ScatterSteps:
             sizes.append((f"({n}-1){times}{s} + {k} + {po} = {c}",
                           f"{c} - 2{times}{p} = {c - 2 * p}"))
         return sizes
-
-    def derivation(self) -> Derivation:
-        """One :class:`symconv.report.proof.Step` per input element (the running canvas as a SymPy
-        matrix), between the zero canvas and the cropped result."""
-        zero = np.zeros(self.canvas_shape, dtype=self.final.dtype)
-        sizes = self._size_text("*")  # labels go into LaTeX \text{}: plain ASCII
-        steps = [Step(
-            f"canvas (n-1)S + K + Po: {sizes[0][0]} rows, {sizes[1][0]} columns",
-            r"Y^{(0)}", _sympy_matrix(zero))]
-        for t, st in enumerate(self.steps, start=1):
-            i, j = st.index
-            steps.append(Step(
-                f"x[{i},{j}] = {st.value}: add {st.value}*w at rows {st.rows.start}-"
-                f"{st.rows.stop - 1}, columns {st.cols.start}-{st.cols.stop - 1}",
-                rf"Y^{{({t})}} = Y^{{({t - 1})}} + x_{{{i},{j}}}\, w"
-                rf"\ \text{{at}}\ ({st.rows.start}, {st.cols.start})",
-                _sympy_matrix(st.running)))
-        (ph, pw) = self.padding
-        steps.append(Step(
-            f"crop P=({ph}, {pw}) from each side: {sizes[0][1]} rows, {sizes[1][1]} columns",
-            "Y", _sympy_matrix(self.final)))
-        return Derivation(tuple(steps))
 
     def markdown(self) -> str:
         """A Markdown walk-through: sizes, then each step's block and running canvas."""

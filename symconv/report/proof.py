@@ -1,4 +1,4 @@
-"""What a report is made of: claims with derivations, checks and verdicts.
+"""What a report is made of: claims with derivations, checks and verdicts; tables and figures.
 
 A :class:`Claim` is one statement of the source document (or one the toolkit adds), the value the
 source states, the :class:`Derivation` that produces the right value from a general formula, the
@@ -11,13 +11,20 @@ not), and a :class:`Verdict` computed from them — never typed in:
 - ``derived``: the source states no value; the toolkit derives one and its checks pass;
 - ``opinion``: a judgement, not a checkable fact; reported, never faked into a check;
 - ``inconsistent``: the toolkit's own sides disagree — a bug to fix, never to ship.
+
+Values are typed, never prose: integers, SymPy expressions, matrices and sets, tuples (shapes),
+booleans, :class:`Compared`, :class:`Labeled` and rounded :class:`~decimal.Decimal` measurements.
+This module holds data only; :mod:`symconv.report.render` turns it into Markdown, LaTeX and JSON.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import sympy as sp
 
@@ -32,69 +39,73 @@ class Verdict(str, enum.Enum):
     INCONSISTENT = "inconsistent"
 
 
-Value = Any  # an int, a SymPy expression, a tuple of them, or a string
+Value = Any  # int, SymPy object, tuple, bool, Decimal, Fraction, Compared, Labeled, or None
 
 
-def to_latex(value: Value, symbol_names: Mapping | None = None) -> str:
-    """LaTeX of a value: tuples as ``a \\times b``, strings as text."""
-    if value is None:
-        return r"\text{—}"
-    if isinstance(value, str):
-        return r"\text{" + value.replace("%", r"\%") + "}"
-    if isinstance(value, (tuple, list)):
-        if any(isinstance(v, (tuple, list)) for v in value):  # several shapes
-            return r",\ ".join(r"\left(" + to_latex(v, symbol_names) + r"\right)"
-                               for v in value)
-        return r" \times ".join(to_latex(v, symbol_names) for v in value)
-    if isinstance(value, bool):
-        return r"\text{" + str(value) + "}"
-    if isinstance(value, int):
-        return format_int_latex(value)
-    if isinstance(value, sp.Rational) and not value.is_Integer:
-        return sp.latex(value)
-    if isinstance(value, sp.Basic):
-        if isinstance(value, sp.Integer):
-            return format_int_latex(int(value))
-        return sp.latex(value, symbol_names=dict(symbol_names or {}), mul_symbol="dot")
-    return r"\text{" + str(value) + "}"
+class Compared(enum.Enum):
+    """How one quantity compares with another: ``Compared.of(a, b)`` is ``a`` against ``b``.
+
+    >>> Compared.of(3, 5), str(Compared.of(7, 5))
+    (<Compared.LOWER: 'lower'>, 'higher')
+    """
+
+    LOWER = "lower"
+    EQUAL = "equal"
+    HIGHER = "higher"
+
+    @classmethod
+    def of(cls, a, b) -> Compared:
+        return cls.HIGHER if a > b else cls.LOWER if a < b else cls.EQUAL
+
+    def __str__(self) -> str:
+        return self.value
 
 
-_TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-         "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-         "^": r"\textasciicircum{}"}
+@dataclass(frozen=True, slots=True)
+class Labeled:
+    """Values under names, in order: ``Labeled.of(logistic=80, softmax=1)``.
+
+    One value per case (per network, per activation, per object) where a claim is about several
+    at once. Two are equal when they have the same names, in the same order, with equal values.
+
+    >>> str(Labeled.of(dog=sp.Tuple(3, 2), person=sp.Tuple(2, 4)))
+    'dog: (3, 2); person: (2, 4)'
+    """
+
+    items: tuple[tuple[str, Value], ...]
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, Value]] = (), /, **named: Value) -> Labeled:
+        return cls(tuple(pairs) + tuple(named.items()))
+
+    def __post_init__(self) -> None:
+        names = [k for k, _ in self.items]
+        if len(names) != len(set(names)) or not all(isinstance(k, str) and k for k in names):
+            raise SymconvError(f"Labeled names must be distinct non-empty strings: {names}")
+
+    def __getitem__(self, name: str) -> Value:
+        for k, v in self.items:
+            if k == name:
+                return v
+        raise KeyError(name)
+
+    def __str__(self) -> str:
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in self.items)
 
 
-def _text_escape(text: str) -> str:
-    """Plain text made safe inside LaTeX's ``\\text{}``."""
-    return "".join(_TEXT.get(ch, ch) for ch in text)
-
-
-def human(value: Value) -> str:
-    """Large counts in M/G/T units (``19.66 M``); empty for small or non-integer values."""
-    if isinstance(value, sp.Integer):
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or abs(value) < 10**6:
-        return ""
-    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6)):
-        if abs(value) >= scale:
-            return f"{value / scale:.2f} {unit}"
-    return ""  # pragma: no cover
-
-
-def format_int_latex(n: int) -> str:
-    """``13107400`` as ``13{,}107{,}400`` (thousands separators that LaTeX spaces correctly)."""
-    return f"{n:,}".replace(",", "{,}")
-
-
-def to_text(value: Value) -> str:
-    """Plain, deterministic text of a value (for JSON and summaries)."""
-    if value is None:
-        return ""
-    if isinstance(value, (tuple, list)):
-        return " x ".join(to_text(v) for v in value)
-    if isinstance(value, sp.Basic):
-        return sp.sstr(value)
+def _plain(value: Value) -> str:
+    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        return ", ".join(value) if value else "none"
     return str(value)
+
+
+def decimal(x: float, places: int) -> Decimal:
+    """A measurement rounded to ``places`` decimals, kept as an exact typed number.
+
+    >>> decimal(0.98201, 3), decimal(0.5, 3)
+    (Decimal('0.982'), Decimal('0.500'))
+    """
+    return Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), ROUND_HALF_EVEN)
 
 
 def values_equal(a: Value, b: Value) -> bool:
@@ -103,22 +114,36 @@ def values_equal(a: Value, b: Value) -> bool:
         if not (isinstance(a, (tuple, list)) and isinstance(b, (tuple, list))):
             return False
         return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, Labeled) or isinstance(b, Labeled):
+        return (isinstance(a, Labeled) and isinstance(b, Labeled)
+                and [k for k, _ in a.items] == [k for k, _ in b.items]
+                and all(values_equal(x, y) for (_, x), (_, y) in zip(a.items, b.items)))
     if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
         return (isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase)
                 and a.shape == b.shape and all(sp.simplify(x - y) == 0 for x, y in zip(a, b)))
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
-    return sp.simplify(_expr(a) - _expr(b)) == 0
+    if _is_number(a) and _is_number(b):
+        return sp.simplify(_expr(a) - _expr(b)) == 0
+    if isinstance(a, sp.Basic) and isinstance(b, sp.Basic):
+        return a == b  # sets, intervals, relations: structural equality
+    if type(a) is not type(b):
+        return False
+    return a == b  # enums, strings inside values, other typed facts
+
+
+def _is_number(x: Value) -> bool:
+    return isinstance(x, (int, Fraction, Decimal, sp.Expr)) and not isinstance(x, bool)
 
 
 def _expr(x: Value) -> sp.Expr:
     if isinstance(x, int):
         return sp.Integer(x)
-    if isinstance(x, sp.Expr):
-        return x
-    raise SymconvError(f"cannot compare value {x!r} of type {type(x).__name__}")
+    if isinstance(x, Fraction):
+        return sp.Rational(x.numerator, x.denominator)
+    if isinstance(x, Decimal):
+        return sp.Rational(str(x))
+    return x
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +159,6 @@ class Step:
     rhs: Value
     symbol_names: Mapping | None = None
 
-    def latex(self) -> str:
-        return f"{self.lhs} &= {to_latex(self.rhs, self.symbol_names)}"
-
-    def text(self) -> str:
-        """Plain text: ``label: rhs`` with numbers put in for symbols on a substitution."""
-        rhs = self.rhs
-        if self.symbol_names and isinstance(rhs, sp.Basic):
-            rhs = rhs.xreplace({s: sp.Symbol(v.replace("\\left", "").replace("\\right", ""))
-                                for s, v in self.symbol_names.items()})
-        return f"{self.label}: {to_text(rhs)}"
-
 
 @dataclass(frozen=True, slots=True)
 class Derivation:
@@ -153,25 +167,10 @@ class Derivation:
     steps: tuple[Step, ...]
     assumptions: tuple[str, ...] = ()
 
-    def latex(self) -> str:
-        """An ``aligned`` block, each step tagged with its label; compiles in any amsmath doc."""
-        lines = [rf"{s.latex()} && \text{{({_text_escape(s.label)})}}" for s in self.steps]
-        return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
-
-    def latex_display(self) -> str:
-        """A display-math block (``\\[ ... \\]``) for any document that loads amsmath."""
-        return "\\[\n" + self.latex() + "\n\\]"
-
-    def markdown(self) -> str:
-        out = []
-        for s in self.steps:
-            out.append(f"- {s.label}: $${s.lhs} = {to_latex(s.rhs, s.symbol_names)}$$")
-        if self.assumptions:
-            out.append("- assuming: " + "; ".join(self.assumptions))
-        return "\n".join(out)
-
     def _repr_latex_(self) -> str:
-        return "$$" + self.latex() + "$$"
+        from symconv.report.render.math import derivation_latex
+
+        return "$$" + derivation_latex(self) + "$$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,32 +183,58 @@ class Check:
     passed: bool
     detail: str = ""
 
-    def as_dict(self) -> dict:
-        return {"side": self.side, "description": self.description, "points": self.points,
-                "passed": self.passed, "detail": self.detail}
+
+_CLAIM_ID = re.compile(r"q(?P<question>[1-9][0-9]*)(?P<part>[a-z])\.[A-Za-z0-9_.\-]+")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Claim:
-    """One statement, its stated value, the derivation and checks; the verdict follows."""
+    """One statement, its stated value, the derivation and checks; the verdict follows.
+
+    The id names the question and part: ``q4a.v3_depth`` is question Q4, part (a).
+
+    >>> c = Claim(id="q4a.v3_depth", statement="3 x 85 = 255 channels", stated=255,
+    ...           derived=3 * 85, derivation=Derivation((Step("result", "d", 255),)),
+    ...           checks=(Check("numpy", "3 * 85", "-", True),))
+    >>> c.question, c.part, c.verdict.value
+    ('Q4', 'a', 'verified')
+    """
 
     id: str
-    question: str
-    part: str
     statement: str
-    stated: Value
-    derived: Value
-    derivation: Derivation
+    stated: Value = None
+    derived: Value = None
+    derivation: Derivation = Derivation(())
     checks: tuple[Check, ...] = ()
     note: str = ""
     opinion: bool = False
     unit: str = ""
 
     def __post_init__(self) -> None:
-        if not self.id or any(c.isspace() for c in self.id):
-            raise SymconvError(f"claim id {self.id!r} must be non-empty without spaces")
-        if not self.opinion and not self.checks:
+        if not isinstance(self.id, str) or _CLAIM_ID.fullmatch(self.id) is None:
+            raise SymconvError(
+                f"claim id {self.id!r} must read q<question><part>.<name>, e.g. 'q4a.v3_depth' "
+                "(question a number, part one lower-case letter, name without spaces)")
+        for what in ("stated", "derived"):
+            if isinstance(getattr(self, what), str):
+                raise SymconvError(
+                    f"claim {self.id}: {what} is text ({getattr(self, what)!r}); give a typed "
+                    "value (a number, SymPy object, tuple, bool, Compared, Labeled) and put "
+                    "words in the note")
+        if self.opinion:
+            return
+        if not self.checks:
             raise SymconvError(f"claim {self.id}: a checkable claim needs at least one check")
+        if self.derived is None:
+            raise SymconvError(f"claim {self.id}: a checkable claim needs a derived value")
+
+    @property
+    def question(self) -> str:
+        return "Q" + _CLAIM_ID.fullmatch(self.id)["question"]
+
+    @property
+    def part(self) -> str:
+        return _CLAIM_ID.fullmatch(self.id)["part"]
 
     @property
     def verdict(self) -> Verdict:
@@ -220,24 +245,6 @@ class Claim:
         if self.stated is None:
             return Verdict.DERIVED
         return Verdict.VERIFIED if values_equal(self.stated, self.derived) else Verdict.REFUTED
-
-    def as_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "question": self.question,
-            "part": self.part,
-            "statement": self.statement,
-            "stated": to_text(self.stated),
-            "stated_latex": to_latex(self.stated) if self.stated is not None else "",
-            "derived": to_text(self.derived),
-            "derived_latex": to_latex(self.derived),
-            "unit": self.unit,
-            "verdict": self.verdict.value,
-            "note": self.note,
-            "derivation": [{"label": s.label, "latex": s.latex()} for s in self.derivation.steps],
-            "assumptions": list(self.derivation.assumptions),
-            "checks": [c.as_dict() for c in self.checks],
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +264,47 @@ class Figure:
         return f"figures/{self.name}.png"
 
 
+_ALIGN = frozenset("lrc")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table of typed cells that the renderers draw (pipes in Markdown, booktabs in LaTeX).
+
+    ``header`` is text (inline math between ``$`` signs); each row holds one value per column:
+    ints, Decimals, SymPy objects, tuples (shapes), text, or ``None`` for an empty cell.
+    ``align`` gives each column ``"l"``, ``"r"`` or ``"c"`` (default: numbers right, the rest
+    left); ``rules`` are the row indices a horizontal rule is drawn above (e.g. a totals row).
+    """
+
+    caption: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Value, ...], ...]
+    align: str | None = None
+    rules: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        width = len(self.header)
+        bad = [i for i, row in enumerate(self.rows) if len(row) != width]
+        if bad:
+            raise SymconvError(f"table {self.caption!r}: rows {bad} do not have {width} cells")
+        if self.align is not None and (len(self.align) != width or set(self.align) - _ALIGN):
+            raise SymconvError(f"table {self.caption!r}: align={self.align!r} must give one of "
+                               f"l, r, c for each of the {width} columns")
+        if any(not 0 <= r < len(self.rows) for r in self.rules):
+            raise SymconvError(f"table {self.caption!r}: rules {self.rules} outside the rows")
+
+    @property
+    def alignment(self) -> str:
+        """``align`` or the default: a column of numbers (and empty cells) is right-aligned."""
+        if self.align is not None:
+            return self.align
+        return "".join(
+            "r" if any(_is_number(r[j]) for r in self.rows)
+            and all(r[j] is None or _is_number(r[j]) for r in self.rows) else "l"
+            for j in range(len(self.header)))
+
+
 @dataclass(frozen=True, slots=True)
 class Proof:
     """The claims of one part of the source, in the source's order."""
@@ -266,12 +314,18 @@ class Proof:
     title: str
     claims: tuple[Claim, ...]
     figures: tuple[Figure, ...] = ()
-    tables: tuple[tuple[str, str, str], ...] = field(default=())  # (caption, markdown, latex)
+    tables: tuple[Table, ...] = ()
 
     def __post_init__(self) -> None:
         ids = [c.id for c in self.claims]
         if len(ids) != len(set(ids)):
             raise SymconvError(f"proof {self.question}{self.part}: duplicate claim ids in {ids}")
+        stray = [c.id for c in self.claims if (c.question, c.part) != (self.question, self.part)]
+        if stray:
+            raise SymconvError(f"proof {self.question}({self.part}): claims {stray} belong to "
+                               "another question or part (their id names it)")
+        if not all(isinstance(t, Table) for t in self.tables):
+            raise SymconvError(f"proof {self.question}({self.part}): tables must be Tables")
 
 
 def sample_check(side: str, description: str, points: Sequence[Mapping[str, int]],

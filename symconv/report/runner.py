@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import traceback
@@ -37,9 +38,32 @@ def proof_files(paths: Sequence[str | Path]) -> list[Path]:
     return files
 
 
+def _package(directory: Path) -> str:
+    """The package the modules of one proof directory are loaded into (made on first use).
+
+    Proof modules of one directory share private helpers by relative import
+    (``from ._yolo_common import ...``), without ``sys.path`` being touched; files starting
+    with ``_`` are helpers, never run as proofs. One directory always maps to one package.
+    """
+    directory = directory.resolve()
+    name = "symconv_proofs_" + hashlib.sha1(str(directory).encode()).hexdigest()[:12]
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_loader(name, loader=None, is_package=True)
+        spec.submodule_search_locations = [str(directory)]
+        sys.modules[name] = importlib.util.module_from_spec(spec)
+    return name
+
+
+def module_name(file: str | Path) -> str:
+    """The name a proof file's module has in ``sys.modules`` once loaded."""
+    file = Path(file)
+    return f"{_package(file.parent)}.{file.stem}"
+
+
 def load_proofs(file: Path) -> list[Proof]:
     """Import ``file`` and call its ``build()``, which returns a Proof or a list of them."""
-    name = f"symconv_proof_{file.stem}"
+    file = Path(file)
+    name = module_name(file)
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
         raise SymconvError(f"cannot import proof module {file}")

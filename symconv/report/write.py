@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from symconv.errors import SymconvError
-from symconv.report.render import report_json, report_markdown
-from symconv.report.render.figures import write_figures
-from symconv.report.render.latex import INSTALL_HINT, compile_pdf, report_latex
+from symconv.report.render.latex import INSTALL_HINT, compile_pdf
+from symconv.report.render.write import FILES, render_report
 from symconv.report.runner import (
     RunResult,
     default_proof_dir,
@@ -46,16 +45,10 @@ def write_report(paths: Sequence[str | Path] = (), out: str | Path = "build/repo
     ``report.pdf`` when pdflatex is installed. ``progress`` receives one line per proof file."""
     files = proof_files(list(paths) or [default_proof_dir()])
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     run = run_proofs(files, progress=progress)
-    env = environment()
-    write_figures(run.proofs, out)
-    (out / "report.md").write_text(report_markdown(run.proofs, env), encoding="utf-8")
-    (out / "report.json").write_text(report_json(run.proofs, env), encoding="utf-8")
-    tex = out / "report.tex"
-    tex.write_text(report_latex(run.proofs, env), encoding="utf-8")
+    tex = render_report(run.proofs, out, environment())
     notes = [f"symconv: proof {file} failed to run: {err}" for file, err in run.errors]
-    written = ["report.md", "report.json", "report.tex"]
+    written = list(FILES)
     code = run.exit_code(strict=strict)
     if pdf:
         try:

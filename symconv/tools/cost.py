@@ -19,7 +19,7 @@ from symconv.algebra.composite import StackTable
 from symconv.checks import xla
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.registry import MODELS, get
-from symconv.report.proof import to_text
+from symconv.report.render.math import to_text
 
 CONVENTIONS = ("dense", "exact")
 ENGINES = ("algebra", "trace")

@@ -12,7 +12,7 @@ features $x_{img} \in \mathbb{R}^{d_{img}}$ and text features $x_{txt} \in \math
   $(L, d_{txt})$ token sequence (padded tokens zeroed and masked): width $d_{img} + d_{txt}$.
 
 Then $\text{softmax}(W_c z + b_c)$. Every total is the sum over the parts
-(:class:`symconv.algebra.graph.Graph`); ``wiring()`` says which group of parts feeds which, for
+(:class:`symconv.algebra.composite.Graph`); ``wiring()`` says which group of parts feeds which, for
 :mod:`symconv.report.render.diagram`.
 """
 

@@ -13,7 +13,8 @@ import json
 from typing import Any
 
 from symconv.errors import SymconvError
-from symconv.report.proof import Derivation, to_latex
+from symconv.report.proof import Derivation
+from symconv.report.render.math import derivation_latex, derivation_markdown, step_text, to_latex
 from symconv.report.render.tables import stack_latex, stack_markdown
 
 COST_FORMATS = ("table", "markdown", "latex", "json")
@@ -129,9 +130,9 @@ def render_derivation(derivation: Derivation, fmt: str = "text") -> str:
     """A derivation as ``"text"`` (one step a line), ``"markdown"`` or ``"latex"`` (an
     ``aligned`` display to paste into a document)."""
     if fmt == "latex":
-        return derivation.latex_display()
+        return derivation_latex(derivation, display=True)
     if fmt == "markdown":
-        return derivation.markdown()
+        return derivation_markdown(derivation)
     if fmt != "text":
         raise SymconvError(f"fmt must be one of {DERIVATION_FORMATS}, got {fmt!r}")
-    return "\n".join(step.text() for step in derivation.steps)
+    return "\n".join(step_text(step) for step in derivation.steps)

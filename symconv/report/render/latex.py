@@ -1,7 +1,8 @@
 """``report.tex``: a complete article (amsmath, booktabs, graphicx, hyperref) and its PDF.
 
-Long equations and tables are scaled to the text width (``\\fiteq``, ``\\resizebox``) so nothing
-overflows the page. The PDF is compiled with ``pdflatex`` when it is installed.
+Long equations and tables are scaled down to the text width when wider (``\\fiteq``,
+``\\resizebox``) so nothing overflows the page. The PDF is compiled with ``pdflatex`` when it
+is installed.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from pathlib import Path
 from typing import Sequence
 
 from symconv.errors import SymconvError
-from symconv.report.proof import Claim, Proof, Verdict, human, to_latex
+from symconv.report.proof import Claim, Proof, Verdict
 from symconv.report.render.json import summary_counts
 from symconv.report.render.markdown import CONVENTIONS
+from symconv.report.render.math import derivation_latex, human, to_latex
+from symconv.report.render.tables import table_latex
 
 INSTALL_HINT = ("install pdflatex to get report.pdf (Debian/Ubuntu: apt-get install "
                 "--no-install-recommends texlive-latex-base texlive-latex-recommended)")
@@ -83,7 +86,7 @@ def _claim(claim: Claim) -> list[str]:
     out.append(r"Derived: " + _value(claim.derived, "0.8\\linewidth") + unit
                + units(claim.derived))
     if claim.derivation.steps:
-        out += [r"\begin{center}", r"\fiteq{" + claim.derivation.latex() + "}",
+        out += [r"\begin{center}", r"\fiteq{" + derivation_latex(claim.derivation) + "}",
                 r"\end{center}"]
     if claim.derivation.assumptions:
         out.append(r"Assuming: " + "; ".join(r"\texttt{" + tex_escape(a) + "}"
@@ -139,9 +142,10 @@ def report_latex(proofs: Sequence[Proof], environment: dict | None = None,
             out.append(r"\section{" + tex_escape(question) + "}")
         out.append(r"\subsection{" + tex_escape(f"{proof.question}({proof.part}): "
                                                  f"{proof.title}") + "}")
-        for caption, _, tex in proof.tables:
-            out += [r"\begin{table}[h]\centering", r"\caption{" + tex_escape(caption) + "}",
-                    r"\resizebox{\linewidth}{!}{" + tex + "}", r"\end{table}"]
+        for table in proof.tables:
+            out += [r"\begin{table}[h]\centering", r"\caption{" + tex_escape(table.caption) + "}",
+                    r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{"
+                    + table_latex(table) + "}", r"\end{table}"]
         for fig in proof.figures:
             out += [r"\begin{figure}[h]\centering",
                     r"\includegraphics[width=0.8\linewidth]{" + fig.path + "}",

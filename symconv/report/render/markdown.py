@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from symconv.report.proof import Claim, Proof, Verdict, human, to_latex
+from symconv.report.proof import Claim, Proof, Verdict
 from symconv.report.render.json import summary_counts
+from symconv.report.render.math import derivation_latex, human, to_latex
+from symconv.report.render.tables import table_markdown
 
 CONVENTIONS = """\
 - **MAC**: one multiply-accumulate. **FLOPs** of a convolution or matrix product = 2 x MACs
@@ -48,7 +50,9 @@ def _claim_section(claim: Claim) -> str:
                      .rstrip())
     lines.append(f"- derived: {_math(claim.derived)} {claim.unit}{_units(claim.derived)}"
                  .rstrip())
-    lines += ["", "Derivation:", "", "$$", claim.derivation.latex(), "$$", ""]
+    lines.append("")
+    if claim.derivation.steps:
+        lines += ["Derivation:", "", "$$", derivation_latex(claim.derivation), "$$", ""]
     if claim.derivation.assumptions:
         lines.append("Assuming: " + "; ".join(f"`{a}`" for a in claim.derivation.assumptions))
         lines.append("")
@@ -90,8 +94,8 @@ def report_markdown(proofs: Sequence[Proof], environment: dict | None = None,
             question = proof.question
             out += ["", f"## {question}"]
         out += ["", f"### {proof.question}({proof.part}): {proof.title}", ""]
-        for caption, md, _ in proof.tables:
-            out += [f"**{caption}**", "", md, ""]
+        for table in proof.tables:
+            out += [f"**{table.caption}**", "", table_markdown(table), ""]
         for fig in proof.figures:
             out += [f"![{fig.caption}]({fig.path})", "", f"*{fig.caption}*", ""]
         for claim in proof.claims:

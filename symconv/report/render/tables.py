@@ -1,20 +1,25 @@
-"""Per-layer tables of a ``Stack``: pipes for Markdown, booktabs for LaTeX.
+"""Tables: a :class:`~symconv.report.proof.Table` as Markdown pipes or a booktabs ``tabular``.
 
-Concrete counts print with thousands separators; symbolic ones as inline math.
+Concrete counts print with thousands separators; symbolic ones, matrices and sets as inline math.
+A ``Stack``'s per-layer table becomes a :class:`Table` with :func:`stack_table`.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sympy as sp
 
 from symconv.algebra.composite import StackTable
-from symconv.report.proof import to_latex
+from symconv.report.proof import Table
+from symconv.report.render.math import text_escape, to_latex
 
 COLUMNS = (
     ("layer", "name"), ("kind", "kind"), ("output", "output_shape"), ("weights", "weights"),
     ("biases", "biases"), ("MACs (dense)", "macs_dense"), ("MACs (exact)", "macs_exact"),
     ("FLOPs (exact)", "flops"), ("RF r", "rf"), ("jump j", "jump"),
 )
+_RULE = {"l": "---", "r": "---:", "c": ":---:"}
 
 
 def _rf(row, attr):
@@ -26,55 +31,84 @@ def _rf(row, attr):
     return f.size if attr == "rf" else f.jump
 
 
-def _md(value) -> str:
+def stack_table(table: StackTable, caption: str = "") -> Table:
+    """One row per layer (name, kind, output, weights, biases, MACs, FLOPs, receptive field),
+    then the totals below a rule."""
+    rows = []
+    for row in table.rows:
+        rows.append(tuple(_rf(row, attr) if attr in ("rf", "jump") else getattr(row, attr)
+                          for _, attr in COLUMNS))
+    totals = table.totals
+    rows.append(("total", "", "", totals["weights"], totals["biases"], totals["macs_dense"],
+                 totals["macs_exact"], totals["flops"], "", ""))
+    return Table(caption, tuple(c for c, _ in COLUMNS), tuple(rows),
+                 align="lll" + "r" * (len(COLUMNS) - 3), rules=(len(rows) - 1,))
+
+
+def _md_cell(value) -> str:
+    if value is None:
+        return "—"
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, Decimal):
+        return str(value)
     if isinstance(value, tuple):
         if all(isinstance(v, int) for v in value):
             return "×".join(str(v) for v in value)
+        if all(isinstance(v, tuple) and all(isinstance(x, int) for x in v) for v in value):
+            return ", ".join("×".join(str(x) for x in v) for v in value)  # several shapes
         return f"${to_latex(value)}$"
     if isinstance(value, sp.Basic):
         return f"${sp.latex(value)}$"
     return str(value)
 
 
-def _tex(value) -> str:
+def _tex_cell(value) -> str:
+    if value is None:
+        return "--"
     if isinstance(value, str):
-        return value.replace("_", r"\_")
-    if isinstance(value, int):
+        return text_escape(value)
+    if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}".replace(",", "{,}")
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) for v in value):
+        return ", ".join(f"${to_latex(v)}$" for v in value)  # several shapes
     return f"${to_latex(value)}$"
 
 
-def _cells(table: StackTable):
-    for row in table.rows:
-        cells = []
-        for _, attr in COLUMNS:
-            cells.append(_rf(row, attr) if attr in ("rf", "jump") else getattr(row, attr))
-        yield cells
-    totals = table.totals
-    yield ["total", "", "", totals["weights"], totals["biases"], totals["macs_dense"],
-           totals["macs_exact"], totals["flops"], "", ""]
+def _tex_text(text: str) -> str:
+    """Header text: ``$...$`` spans are math and kept, the rest is escaped."""
+    parts = text.split("$")
+    return "".join(f"${p}$" if i % 2 else text_escape(p) for i, p in enumerate(parts))
 
 
-def stack_markdown(table: StackTable) -> str:
-    head = "| " + " | ".join(c for c, _ in COLUMNS) + " |"
-    rule = "|" + "|".join("---" if i < 3 else "---:" for i in range(len(COLUMNS))) + "|"
-    body = ["| " + " | ".join(_md(v).replace("|", r"\|") for v in cells) + " |"
-            for cells in _cells(table)]
+def table_markdown(table: Table) -> str:
+    """A pipe table (the caption is the renderer's to place)."""
+    head = "| " + " | ".join(h.replace("|", r"\|") for h in table.header) + " |"
+    rule = "|" + "|".join(_RULE[a] for a in table.alignment) + "|"
+    body = ["| " + " | ".join(_md_cell(v).replace("|", r"\|").replace("\n", " ") for v in row)
+            + " |" for row in table.rows]
     return "\n".join([head, rule, *body])
 
 
-def stack_latex(table: StackTable) -> str:
-    spec = "lll" + "r" * (len(COLUMNS) - 3)
-    lines = [r"\begin{tabular}{" + spec + "}", r"\toprule",
-             " & ".join(c for c, _ in COLUMNS) + r" \\", r"\midrule"]
-    rows = list(_cells(table))
-    for i, cells in enumerate(rows):
-        if i == len(rows) - 1:
+def table_latex(table: Table) -> str:
+    """A booktabs ``tabular`` (the float and caption are the renderer's to place)."""
+    lines = [r"\begin{tabular}{" + table.alignment + "}", r"\toprule",
+             " & ".join(_tex_text(h) for h in table.header) + r" \\", r"\midrule"]
+    for i, row in enumerate(table.rows):
+        if i in table.rules:
             lines.append(r"\midrule")
-        lines.append(" & ".join(_tex(v) for v in cells) + r" \\")
+        lines.append(" & ".join(_tex_cell(v) for v in row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines)
+
+
+def stack_markdown(table: StackTable) -> str:
+    return table_markdown(stack_table(table))
+
+
+def stack_latex(table: StackTable) -> str:
+    return table_latex(stack_table(table))

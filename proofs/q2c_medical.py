@@ -1,0 +1,12 @@
+"""Q2 part (c): a practical use of DenseNet — an application suggestion, reported as such."""
+
+from __future__ import annotations
+
+from symconv.report.proof import Claim, Proof
+
+
+def build() -> Proof:
+    return Proof("Q2", "c", "A practical use", (Claim(
+        id="q2c.medical",
+        statement="DenseNet suits medical image analysis (e.g. mammography).", opinion=True,
+        note="An application suggestion; nothing to compute."),))

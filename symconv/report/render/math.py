@@ -1,0 +1,127 @@
+r"""Values and derivations as LaTeX math and as plain text: the one place a value is formatted.
+
+Markdown, LaTeX and JSON reports, the tables and ``symconv derive`` all format values here:
+
+>>> to_latex((64, 64, 128)), to_latex(13107400), to_text((64, 64, 128))
+('64 \\times 64 \\times 128', '13{,}107{,}400', '64 x 64 x 128')
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from fractions import Fraction
+from typing import Mapping
+
+import sympy as sp
+
+from symconv.report.proof import Derivation, Labeled, Step, Value
+
+_TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+         "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+         "^": r"\textasciicircum{}"}
+
+
+def text_escape(text: str) -> str:
+    """Plain text made safe inside LaTeX's ``\\text{}`` (also in MathJax: ``<``, ``>`` kept)."""
+    return "".join(_TEXT.get(ch, ch) for ch in str(text))
+
+
+def format_int_latex(n: int) -> str:
+    """``13107400`` as ``13{,}107{,}400`` (thousands separators that LaTeX spaces correctly)."""
+    return f"{n:,}".replace(",", "{,}")
+
+
+def _text(value) -> str:
+    return r"\text{" + text_escape(value) + "}"
+
+
+def to_latex(value: Value, symbol_names: Mapping | None = None) -> str:
+    """LaTeX math of a value: tuples as ``a \\times b`` (shapes), typed facts as text."""
+    if value is None:
+        return r"\text{—}"
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, (tuple, list)):
+        if value and all(isinstance(v, str) for v in value):  # names: person, woman
+            return _text(", ".join(value))
+        if any(isinstance(v, (tuple, list)) for v in value):  # several shapes
+            return r",\ ".join(r"\left(" + to_latex(v, symbol_names) + r"\right)"
+                               for v in value)
+        return r" \times ".join(to_latex(v, symbol_names) for v in value)
+    if isinstance(value, Labeled):
+        return r",\quad ".join(_text(f"{k}:") + r"\ " + to_latex(v, symbol_names)
+                               for k, v in value.items)
+    if isinstance(value, (bool, enum.Enum)):
+        return _text(str(value))
+    if isinstance(value, int):
+        return format_int_latex(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Fraction):
+        return sp.latex(sp.Rational(value.numerator, value.denominator))
+    if isinstance(value, sp.Rational) and not value.is_Integer:
+        return sp.latex(value)
+    if isinstance(value, sp.Basic):
+        if isinstance(value, sp.Integer):
+            return format_int_latex(int(value))
+        return sp.latex(value, symbol_names=dict(symbol_names or {}), mul_symbol="dot")
+    return _text(str(value))
+
+
+def to_text(value: Value) -> str:
+    """Plain, deterministic text of a value (for JSON, summaries and terminals)."""
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        if value and all(isinstance(v, str) for v in value):
+            return ", ".join(value)
+        return " x ".join(to_text(v) for v in value)
+    if isinstance(value, sp.Basic):
+        return sp.sstr(value)
+    return str(value)
+
+
+def human(value: Value) -> str:
+    """Large counts in M/G/T units (``19.66 M``); empty for small or non-integer values."""
+    if isinstance(value, sp.Integer):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or abs(value) < 10**6:
+        return ""
+    for unit, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6)):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return ""  # pragma: no cover
+
+
+def step_latex(step: Step) -> str:
+    """``lhs &= rhs`` of one step (an ``aligned`` row, without its label)."""
+    return f"{step.lhs} &= {to_latex(step.rhs, step.symbol_names)}"
+
+
+def step_text(step: Step) -> str:
+    """Plain text: ``label: rhs`` with numbers put in for symbols on a substitution."""
+    rhs = step.rhs
+    if step.symbol_names and isinstance(rhs, sp.Basic):
+        rhs = rhs.xreplace({s: sp.Symbol(v.replace("\\left", "").replace("\\right", ""))
+                            for s, v in step.symbol_names.items()})
+    return f"{step.label}: {to_text(rhs)}"
+
+
+def derivation_latex(derivation: Derivation, display: bool = False) -> str:
+    r"""An ``aligned`` block, each step tagged with its label; compiles in any amsmath document.
+
+    ``display=True`` wraps it in ``\[ ... \]`` for a document's body.
+    """
+    lines = [rf"{step_latex(s)} && \text{{({text_escape(s.label)})}}" for s in derivation.steps]
+    block = "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+    return "\\[\n" + block + "\n\\]" if display else block
+
+
+def derivation_markdown(derivation: Derivation) -> str:
+    """One bullet per step with its math in ``$$``, then the assumptions."""
+    out = [f"- {s.label}: $${s.lhs} = {to_latex(s.rhs, s.symbol_names)}$$"
+           for s in derivation.steps]
+    if derivation.assumptions:
+        out.append("- assuming: " + "; ".join(derivation.assumptions))
+    return "\n".join(out)
