@@ -12,7 +12,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-#: public name -> the module that defines it (a subpackage's own name: the subpackage itself)
+#: public name -> the module that defines it (a subpackage's own name: the subpackage itself;
+#: ``module:attr`` where the attribute has the module's name)
 _EXPORTS: dict[str, str] = {
     "algebra": "symconv.algebra",
     "AvgPool2D": "symconv.algebra",
@@ -30,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "depthwise_conv2d": "symconv.algebra",
     "pointwise_conv2d": "symconv.algebra",
     "PixelShuffle": "symconv.algebra",
-    "derive": "symconv.report.derive",
+    "derive": "symconv.report.derive:derive",
     "SymconvError": "symconv.errors",
     "Check": "symconv.report.proof",
     "Claim": "symconv.report.proof",
@@ -47,9 +48,10 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'symconv' has no attribute {name!r}")
+    module, _, attr = module.partition(":")
     value = importlib.import_module(module)
-    if module.rsplit(".", 1)[-1] != name:
-        value = getattr(value, name)
+    if attr or module.rsplit(".", 1)[-1] != name:
+        value = getattr(value, attr or name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 
