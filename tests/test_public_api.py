@@ -84,8 +84,10 @@ def test_every_error_has_the_one_root(error) -> None:
 @pytest.mark.parametrize("name", symconv.__all__)
 def test_top_level_names_load_their_definitions(name: str) -> None:
     """``symconv``'s lazy names (PEP 562) are the objects of the modules that define them."""
-    source = importlib.import_module(symconv._EXPORTS[name])
-    expected = source if source.__name__.rsplit(".", 1)[-1] == name else getattr(source, name)
+    module, _, attr = symconv._EXPORTS[name].partition(":")
+    source = importlib.import_module(module)
+    expected = getattr(source, attr) if attr else (
+        source if source.__name__.rsplit(".", 1)[-1] == name else getattr(source, name))
     namespace: dict = {}
     exec(f"from symconv import {name}", namespace)  # the user's spelling
     assert namespace[name] is expected is getattr(symconv, name)
