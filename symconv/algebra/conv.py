@@ -58,7 +58,7 @@ SAME_OUT = sp.ceiling(H / S)
 SAME_TOTAL = sp.Max(0, (O - 1) * S + D * (K - 1) + 1 - H)
 SAME_LO = sp.floor(P_tot / 2)
 SAME_HI = P_tot - P_lo
-OVERSHOOT = sp.Mod(H + P_lo + P_hi - D * (K - 1) - 1, S)
+OVERSHOOT = sp.Mod(H + P_lo + P_hi - D * (K - 1) - 1, S, evaluate=False)
 TAPS = O * K - mu(P_lo, K, S, D, O) - mu(P_hi - r, K, S, D, O)
 # --- the layer's -----------------------------------------------------------------------------
 CONV_WEIGHTS = Kh * Kw * M / G * N
@@ -97,6 +97,13 @@ class AxisGeometry:
 _AXES = {"height": (H, Ho, Th, "h"), "width": (W, Wo, Tw, "w")}
 
 
+def on_axis(general: sp.Basic, rule: dict) -> sp.Basic:
+    """A general formula written for the height axis, rewritten for another axis's symbols
+    (without SymPy re-evaluating it, so it reads as stated)."""
+    with sp.evaluate(False):
+        return general.xreplace(rule)
+
+
 def axis_formulas(f: FormulaBuilder, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, pads,
                   with_taps: bool = True) -> AxisGeometry:
     r"""Add one axis's output size, padding and real taps to ``f``; return their values.
@@ -110,11 +117,11 @@ def axis_formulas(f: FormulaBuilder, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, 
     on = {H: n_sym}
     base = {n_sym: n, K: k, S: s, D: d}
     if pads == "SAME":
-        o = f.add(f"out_{tag}", f"output {axis} ('SAME')", o_sym, SAME_OUT.xreplace(on), base)
+        o = f.add(f"out_{tag}", f"output {axis} ('SAME')", o_sym, on_axis(SAME_OUT, on), base)
         residue = not is_concrete(n) and is_concrete(k, s, d) and s > 1
         special = _same_by_residue(n, k, s, d, o, f.conds) if residue else None
         total = f.add(f"pad_total_{tag}", f"'SAME' padding along the {axis}", P_tot,
-                      SAME_TOTAL.xreplace(on), {**base, O: o},
+                      on_axis(SAME_TOTAL, on), {**base, O: o},
                       **_via(special, "total", f"a function of {n_sym} mod {s}"))
         lo = f.add(f"pad_lo_{tag}", f"padding before, {axis}", P_lo, SAME_LO, {P_tot: total},
                    **_via(special, "lo", f"a function of {n_sym} mod {s}"))
@@ -123,21 +130,21 @@ def axis_formulas(f: FormulaBuilder, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, 
     else:
         special = None
         lo, hi = (0, 0) if pads == "VALID" else pads
-        f.require(FITS.xreplace(on), {**base, P_lo: lo, P_hi: hi}, KernelLargerThanInputError,
+        f.require(on_axis(FITS, on), {**base, P_lo: lo, P_hi: hi}, KernelLargerThanInputError,
                   f"{f.layer}: kernel extent D(K-1)+1 = {out(d * (k - 1) + 1)} exceeds the "
                   f"padded input along {axis}: {n} + {lo} + {hi} = {out(n + lo + hi)}; use a "
                   f"smaller kernel or dilation, more padding, or a larger input")
-        o = f.add(f"out_{tag}", f"output {axis}", o_sym, OUT_SIZE.xreplace(on),
+        o = f.add(f"out_{tag}", f"output {axis}", o_sym, on_axis(OUT_SIZE, on),
                   {**base, P_lo: lo, P_hi: hi})
     if not with_taps:
         return AxisGeometry(n, o, lo, hi, 0)
     special = special if pads == "SAME" else None
     how = f"a function of {n_sym} mod {s}"
     rem = f.add(f"overshoot_{tag}", f"overshoot of the last window, {axis}", r,
-                OVERSHOOT.xreplace(on), {**base, P_lo: lo, P_hi: hi},
+                on_axis(OVERSHOOT, on), {**base, P_lo: lo, P_hi: hi},
                 **_via(special, "r", how))
     subs = {O: o, K: k, S: s, D: d, P_lo: lo, P_hi: hi, r: rem}
-    general = TAPS.xreplace({T: t_sym})
+    general = on_axis(TAPS, {T: t_sym})
     if special is not None:
         value = {"value": special["taps"], "via": how}
     else:

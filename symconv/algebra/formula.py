@@ -38,6 +38,11 @@ MACS_EXACT = sp.Symbol("MACs_exact")
 FLOPS_DENSE = sp.Symbol("FLOPs_dense")
 FLOPS_EXACT = sp.Symbol("FLOPs")
 TRANSCENDENTALS = sp.Symbol("transcendentals")
+#: how the renderers print them in LaTeX
+QUANTITY_LATEX = {WEIGHTS: r"\mathrm{weights}", BIASES: r"\mathrm{biases}",
+                  PARAMS: r"\mathrm{params}", MACS_DENSE: r"\mathrm{MACs}_{dense}",
+                  MACS_EXACT: r"\mathrm{MACs}_{exact}", FLOPS_DENSE: r"\mathrm{FLOPs}_{dense}",
+                  FLOPS_EXACT: r"\mathrm{FLOPs}", TRANSCENDENTALS: r"\mathrm{transcendentals}"}
 
 #: the quantities every layer states (missing ones are 0; ``macs``/``flops`` set both conventions)
 QUANTITIES = ("weights", "biases", "macs_dense", "macs_exact", "flops_dense", "flops_exact",

@@ -99,6 +99,8 @@ class mu(sp.Function):  # noqa: N801  (the symbol of the formulas)
 
     @classmethod
     def eval(cls, p, k, s, d, n):
+        if p.is_nonpositive:  # no tap falls short of an offset <= 0
+            return sp.Integer(0)
         if all(isinstance(a, sp.Integer) for a in (p, k, s, d, n)):
             return sp.Integer(missed_taps(int(p), int(k), int(s), int(d), int(n)))
         return None

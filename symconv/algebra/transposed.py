@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symconv.algebra.arith import Dim, as_dim, is_concrete, out, smax
-from symconv.algebra.conv import BIAS_ADDS, check_bool, pair
+from symconv.algebra.conv import BIAS_ADDS, check_bool, on_axis, pair
 from symconv.algebra.formula import (BIASES, FLOPS_DENSE, FLOPS_EXACT, MACS_DENSE, MACS_EXACT,
                                      WEIGHTS, FormulaBuilder, Formulas)
 from symconv.algebra.layer import Layer, spatial_input
@@ -123,11 +123,11 @@ class ConvTranspose2D(Layer):
         k, s, d = self.kernel_size[i], self.strides[i], self.kernel_dilation[i]
         p, op = self.padding[i], self.output_padding[i]
         subs = {n_sym: n, S: s, P: p, D: d, K: k, P_o: op}
-        o = f.add(f"out_{axis[0]}", f"output {axis}", o_sym, OUT_SIZE.xreplace({H: n_sym}), subs)
-        f.require(sp.Ge(OUT_SIZE.xreplace({H: n_sym}), 1), subs, KernelLargerThanInputError,
+        o = f.add(f"out_{axis[0]}", f"output {axis}", o_sym, on_axis(OUT_SIZE, {H: n_sym}), subs)
+        f.require(sp.Ge(on_axis(OUT_SIZE, {H: n_sym}), 1), subs, KernelLargerThanInputError,
                   f"{self.label}: output {axis} (n-1)S - 2P + D(K-1) + P_o + 1 = {o} < 1; "
                   f"reduce the padding P={p}")
-        general = TAPS.xreplace({H: n_sym, T: t_sym})
+        general = on_axis(TAPS, {H: n_sym, T: t_sym})
         tsubs = {n_sym: n, K: k, S: s, D: d, P: p, P_o: op}
         special = _scatter_taps(general, tsubs, n, k, s, d, p, op, f)
         taps = f.add(f"taps_{axis[0]}", f"real taps along the {axis}", t_sym, general, tsubs,

@@ -21,28 +21,20 @@ from symconv.algebra.formula import Formula
 from symconv.algebra.layer import Layer
 from symconv.errors import SymconvError
 from symconv.report.proof import Derivation, Step
-
-
-def _name(value: object) -> str:
-    """How a value reads when put in for a symbol: plain for numbers and symbols, bracketed
-    for anything longer (so the substitution keeps the formula's meaning)."""
-    if isinstance(value, int) or (isinstance(value, sp.Integer)):
-        return str(int(value))
-    text = sp.latex(value)
-    return text if isinstance(value, sp.Symbol) else f"\\left({text}\\right)"
+from symconv.report.render.math import to_latex
 
 
 def formula_steps(f: Formula) -> list[Step]:
     """General formula, substitution and result of one formula (fewer lines when a line
     would repeat the previous one)."""
-    lhs = sp.latex(f.lhs)
+    lhs = to_latex(f.lhs)
     if f.general is None:
         return [Step(f.label, lhs, f.value)]
     general = f.general
     if isinstance(general, sp.Basic) and not general.free_symbols:
         return [Step(f.label, lhs, f.value)]
     steps = [Step(f"{f.label}: general formula", lhs, general)]
-    names = {sym: _name(value) for sym, value in f.subs if sym in general.free_symbols}
+    names = {sym: value for sym, value in f.subs if sym in general.free_symbols}
     if names:
         steps.append(Step(f"{f.label}: substitution", lhs, general, names))
     via = f" (exact: {f.via})" if f.via else ""

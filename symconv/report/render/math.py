@@ -11,11 +11,16 @@ from __future__ import annotations
 import enum
 from decimal import Decimal
 from fractions import Fraction
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
-from symconv.report.proof import Derivation, Labeled, Step, Value
+from symconv.algebra.formula import QUANTITY_LATEX
+from symconv.report.values import Labeled, Value
+
+if TYPE_CHECKING:
+    from symconv.report.proof import Derivation, Step
 
 _TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -65,7 +70,8 @@ def to_latex(value: Value, symbol_names: Mapping | None = None) -> str:
     if isinstance(value, sp.Basic):
         if isinstance(value, sp.Integer):
             return format_int_latex(int(value))
-        return sp.latex(value, symbol_names=dict(symbol_names or {}), mul_symbol="dot")
+        names = {**QUANTITY_LATEX, **dict(symbol_names or {})}
+        return sp.latex(value, symbol_names=names, mul_symbol="dot")
     return _text(str(value))
 
 
@@ -94,17 +100,52 @@ def human(value: Value) -> str:
     return ""  # pragma: no cover
 
 
+def put_in_latex(value: object) -> str:
+    """How a value reads in LaTeX when put in for a symbol: plain for numbers and symbols,
+    bracketed for anything longer (so the substitution keeps the formula's meaning); LaTeX
+    text passes through."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, sp.Integer)) and not isinstance(value, bool) and value >= 0:
+        return str(int(value))
+    text = sp.latex(value)
+    return text if isinstance(value, sp.Symbol) else f"\\left({text}\\right)"
+
+
+def put_in_text(value: object) -> str:
+    """The same for plain text: numbers and symbols as they are, anything longer in brackets."""
+    if isinstance(value, str):
+        return value.replace("\\left", "").replace("\\right", "")
+    if isinstance(value, (int, sp.Integer)) and not isinstance(value, bool) and value >= 0:
+        return str(int(value))
+    text = sp.sstr(value)
+    return text if isinstance(value, sp.Symbol) else f"({text})"
+
+
+class _SubstitutionPrinter(StrPrinter):
+    """SymPy's string printer with chosen text for some symbols: the formula keeps its shape
+    (``K_h*K_w`` stays two factors even when both are 5)."""
+
+    def __init__(self, names: Mapping[sp.Symbol, str]):
+        super().__init__()
+        self._names = names
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return self._names.get(expr, expr.name)
+
+
 def step_latex(step: Step) -> str:
     """``lhs &= rhs`` of one step (an ``aligned`` row, without its label)."""
-    return f"{step.lhs} &= {to_latex(step.rhs, step.symbol_names)}"
+    names = {s: put_in_latex(v) for s, v in (step.symbol_names or {}).items()}
+    return f"{step.lhs} &= {to_latex(step.rhs, names)}"
 
 
 def step_text(step: Step) -> str:
-    """Plain text: ``label: rhs`` with numbers put in for symbols on a substitution."""
+    """Plain text: ``label: rhs`` with the values put in for symbols on a substitution."""
     rhs = step.rhs
     if step.symbol_names and isinstance(rhs, sp.Basic):
-        rhs = rhs.xreplace({s: sp.Symbol(v.replace("\\left", "").replace("\\right", ""))
-                            for s, v in step.symbol_names.items()})
+        names = {s: put_in_text(v) for s, v in step.symbol_names.items()}
+        return f"{step.label}: {_SubstitutionPrinter(names).doprint(rhs)}"
     return f"{step.label}: {to_text(rhs)}"
 
 
@@ -120,7 +161,7 @@ def derivation_latex(derivation: Derivation, display: bool = False) -> str:
 
 def derivation_markdown(derivation: Derivation) -> str:
     """One bullet per step with its math in ``$$``, then the assumptions."""
-    out = [f"- {s.label}: $${s.lhs} = {to_latex(s.rhs, s.symbol_names)}$$"
+    out = [f"- {s.label}: $${step_latex(s).replace(' &= ', ' = ', 1)}$$"
            for s in derivation.steps]
     if derivation.assumptions:
         out.append("- assuming: " + "; ".join(derivation.assumptions))
