@@ -1,13 +1,16 @@
-"""Receptive fields: the closed form is the recursion (SymPy), and the predicted window equals
-the support of the gradient of one output unit of the real Flax network (hypothesis)."""
+"""Receptive fields: the closed form is the recursion (SymPy); composing the layers' windows
+gives every output's exact input interval, equal to the support of the gradient of that output
+of the real Flax network (hypothesis), also through upsampling (nearest, pixel shuffle,
+transposed convolution), where the field depends on the output's phase."""
 
 import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from symconv.algebra import Conv2D, MaxPool2D, ReLU, Stack, receptive
-from symconv.errors import SymconvError
+from symconv.algebra import (Conv2D, ConvTranspose2D, MaxPool2D, PixelShuffle, ReLU, Stack,
+                             Upsample, receptive)
 from symconv.checks.measure import gradient_support, predicted_window
+from symconv.errors import SymconvError
 
 
 def test_recursion_is_the_closed_form_symbolically():
@@ -19,57 +22,115 @@ def test_recursion_is_the_closed_form_symbolically():
     for k, s, d in zip(ks, ss, ds):
         field = receptive.step(field, receptive.Window(k, s, d, 0))
     # Written out here, independently of symconv: 1 + sum (k_l - 1) d_l prod_{i<l} s_i.
-    expected = 1 + sum((ks[l] - 1) * ds[l] * sp.Mul(*ss[:l]) for l in range(n))
+    expected = 1 + sum((ks[i] - 1) * ds[i] * sp.Mul(*ss[:i]) for i in range(n))
     assert sp.expand(field.size - expected) == 0
     assert sp.expand(field.jump - sp.Mul(*ss)) == 0
     assert sp.expand(receptive.closed_form(ks, ss, ds) - expected) == 0
 
 
 @st.composite
-def stacks(draw):
+def stacks(draw, upsampling: bool = False):
+    """Random chains of convolutions and pooling; with ``upsampling``, also nearest
+    upsampling, pixel shuffles and transposed convolutions."""
     layers, c = [], 2
+    kinds = ["conv", "pool"] + (["upsample", "shuffle", "transpose"] if upsampling else [])
     for _ in range(draw(st.integers(1, 4))):
-        if draw(st.booleans()):
+        kind = draw(st.sampled_from(kinds))
+        if kind == "conv":
             k = draw(st.integers(1, 5))
             pad = draw(st.one_of(st.integers(0, 2), st.just("SAME")))
-            layers += [Conv2D(c, 2, k, draw(st.integers(1, 2)), pad,
-                              draw(st.integers(1, 2))), ReLU()]
-            c = 2
-        else:
+            n = draw(st.sampled_from([2, 4]))
+            layers += [Conv2D(c, n, k, draw(st.integers(1, 2)), pad, draw(st.integers(1, 2))),
+                       ReLU()]
+            c = n
+        elif kind == "pool":
             layers.append(MaxPool2D(draw(st.integers(2, 3)), draw(st.integers(1, 2)),
                                     draw(st.sampled_from(["VALID", "SAME"]))))
-    return Stack(tuple(layers))
+        elif kind == "upsample":
+            layers.append(Upsample(draw(st.integers(2, 3))))
+        elif kind == "shuffle":
+            layers += [Conv2D(c, 4, 1), PixelShuffle(2)]
+            c = 1
+        else:
+            k, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+            p = draw(st.integers(0, d * (k - 1)))
+            op = draw(st.integers(0, max(s, d) - 1))
+            layers.append(ConvTranspose2D(c, 2, k, s, p, op, d))
+            c = 2
+    return Stack(tuple(layers)), c
 
 
-def _inside(f, unit: int, n: int) -> bool:
-    centre = f.start + unit * f.jump
-    return centre - (f.size - 1) / 2 >= 0 and centre + (f.size - 1) / 2 <= n - 1
+def _inside(interval, n: int) -> bool:
+    """A non-empty interval within the image (empty: the output reads only inserted zeros)."""
+    return 0 <= interval[0] <= interval[1] <= n - 1
 
 
-@settings(max_examples=100, deadline=None)
-@given(stacks(), st.integers(12, 30), st.data())
-def test_gradient_support_is_the_predicted_window(stack, n, data):
-    """The support lies in the predicted window; when the window lies inside the image the
-    support spans it exactly (its two end taps are always real; holes left by dilation or by
-    strides larger than kernels are interior). 100 examples: each differentiates a freshly
-    built network on the CPU."""
+def _table(stack, n, c):
     try:
         table = stack.table((n, n, 2))
     except SymconvError:
         assume(False)
+    assume(all(d <= 96 for d in table.rows[-1].output_shape[:2]))
+    return table
+
+
+@settings(max_examples=60, deadline=None)
+@given(stacks(upsampling=True), st.integers(6, 20), st.data())
+def test_gradient_support_is_the_exact_interval(drawn, n, data):
+    """Every output's gradient support lies in the interval the composed windows give, and
+    spans it exactly when it lies inside the image (its two ends are always real taps; holes
+    are interior). 60 examples: each differentiates a freshly built network on the CPU."""
+    stack, c = drawn
+    table = _table(stack, n, c)
+    out_h, out_w = table.rows[-1].output_shape[:2]
+    i, j = data.draw(st.integers(0, out_h - 1)), data.draw(st.integers(0, out_w - 1))
+    fh, fw = table.rows[-1].field_h, table.rows[-1].field_w
+    intervals = [fh.interval(i), fw.interval(j)]
+    support = gradient_support(stack, (n, n, 2), (i, j))
+    if support is None:  # the output reads only padding (or holes) of some layer
+        assert not all(_inside(iv, n) for iv in intervals)
+        return
+    assert all(lo <= hi for lo, hi in intervals)
+    for (lo, hi), (plo, phi) in zip(support, intervals):
+        assert max(0, plo) <= lo <= hi <= min(n - 1, phi)
+        if _inside((plo, phi), n):
+            assert (lo, hi) == (plo, phi)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stacks(upsampling=True), st.integers(6, 40))
+def test_field_size_is_the_largest_interval_over_phases(drawn, n):
+    """The field's size is the widest output interval, over all outputs (phases); without
+    upsampling every interval is the closed form start + i j ± (r - 1)/2."""
+    stack, c = drawn
+    table = _table(stack, n, c)
+    f = table.rows[-1].field_h
+    widths = [hi - lo + 1 for lo, hi in map(f.interval, range(table.rows[-1].output_shape[0]))]
+    assert max(widths) <= f.size
+    period = sp.Mul(*[w.upsample for w in f.windows])
+    if len(widths) >= period:
+        assert max(widths) == f.size
+    if all(w.upsample == 1 for w in f.windows):
+        for unit in range(len(widths)):
+            centre = f.start + unit * f.jump
+            assert f.interval(unit) == (centre - sp.Rational(f.size - 1, 2),
+                                        centre + sp.Rational(f.size - 1, 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(stacks(), st.integers(12, 30), st.data())
+def test_closed_form_window_is_the_gradient_support(drawn, n, data):
+    """Without upsampling, the closed form start + i j ± (r-1)/2 (clipped) is the support."""
+    stack, c = drawn
+    table = _table(stack, n, c)
     out_h = table.rows[-1].output_shape[0]
     i = data.draw(st.integers(0, out_h - 1))
-    j = data.draw(st.integers(0, out_h - 1))
     fh, fw = table.rows[-1].field_h, table.rows[-1].field_w
-    support = gradient_support(stack, (n, n, 2), (i, j))
-    windows = [predicted_window(f.size, f.jump, f.start, u, n) for f, u in ((fh, i), (fw, j))]
+    support = gradient_support(stack, (n, n, 2), (i, i))
     if support is None:
-        # The unit reads only zero padding of some layer. The extent formula still reports a
-        # window, but it cannot lie wholly inside the image (then no layer reads padding).
-        assert not all(_inside(f, u, n) for f, u in ((fh, i), (fw, j)))
         return
-    for (lo, hi), f, unit in zip(support, (fh, fw), (i, j)):
-        plo, phi = predicted_window(f.size, f.jump, f.start, unit, n)
-        assert plo <= lo <= hi <= phi
-        if _inside(f, unit, n):
-            assert (lo, hi) == (plo, phi)
+    (lo, hi), _ = support
+    plo, phi = predicted_window(fh.size, fh.jump, fh.start, i, n)
+    assert plo <= lo <= hi <= phi
+    if _inside(fh.interval(i), n):
+        assert (lo, hi) == (plo, phi)

@@ -32,6 +32,7 @@ ACTIVATIONS: dict[str, tuple[int, int]] = {
     "gelu": (8, 1),         # x*x*x, *0.044715, +x, *sqrt(2/pi), tanh, +1, *0.5, *x
     "gelu_exact": (66, 1),  # 0.5x, -x, /sqrt 2, erfc (62 FLOPs + 1 exp), product
     "sigmoid": (3, 1),      # -x, exp, 1 + ., 1 / .
+    "tanh": (0, 1),         # one tanh, a transcendental
 }
 
 _RANK_SYMBOLS = {1: (F,), 2: (L, d), 3: (H, W, C)}

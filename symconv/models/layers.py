@@ -23,7 +23,7 @@ from symconv.algebra.conv import Conv2D
 from symconv.algebra.darknet_layers import (DarknetConv, DarknetResidual, Dropout, LeakyReLU,
                                              Reorg, Reshape, Upsample)
 from symconv.algebra.dense import Dense, Flatten
-from symconv.algebra.elementwise import ReLU, Softmax
+from symconv.algebra.elementwise import Activation, ReLU, Softmax
 from symconv.algebra.layer import Layer
 from symconv.algebra.normalization import BatchNorm
 from symconv.algebra.pixel_shuffle import PixelShuffle
@@ -140,6 +140,16 @@ def _flatten(spec, rngs, train):
 @_module(ReLU)
 def _relu(spec, rngs, train):
     return Lambda(jax.nn.relu, "relu")
+
+
+ACTIVATION_FUNCTIONS = {"relu": jax.nn.relu, "gelu": jax.nn.gelu,
+                        "gelu_exact": functools.partial(jax.nn.gelu, approximate=False),
+                        "sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh}
+
+
+@_module(Activation)
+def _activation(spec: Activation, rngs, train):
+    return Lambda(ACTIVATION_FUNCTIONS[spec.kind], spec.kind)
 
 
 @_module(Softmax)

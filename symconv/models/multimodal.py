@@ -10,24 +10,20 @@ are masked out of attention and of the mean pooling, so they do not change the o
 
 from __future__ import annotations
 
-from functools import partial
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
 from symconv.algebra.nets.multimodal import (MultiModalConfig)
-from symconv.algebra.elementwise import ACTIVATIONS
 from symconv.algebra.embedding import SequenceTooLongError
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.densenet import DenseNet
+from symconv.models.layers import ACTIVATION_FUNCTIONS
 from symconv.algebra.nets.densenet import DenseNetConfig
 
 __all__ = ["DenseNetFeatures", "MultiModalDenseNet", "TextEncoder", "masked_mean"]
 
-_ACT = {"relu": jax.nn.relu, "gelu": jax.nn.gelu,
-        "gelu_exact": partial(jax.nn.gelu, approximate=False), "sigmoid": jax.nn.sigmoid}
-assert set(_ACT) == set(ACTIVATIONS)
 
 
 class DenseNetFeatures(DenseNet):
@@ -53,7 +49,7 @@ class _EncoderLayer(nnx.Module):
     def __init__(self, cfg: MultiModalConfig, rngs: nnx.Rngs):
         d = cfg.d_model
         self.norm_first = cfg.norm_first
-        self.act = _ACT[cfg.activation]
+        self.act = ACTIVATION_FUNCTIONS[cfg.activation]
         self.norm1 = nnx.LayerNorm(d, rngs=rngs)
         self.attn = nnx.MultiHeadAttention(cfg.heads, d, decode=False, keep_rngs=False,
                                            rngs=rngs)  # no dropout: no RNG state

@@ -135,6 +135,21 @@ def _unet(name: str, text: str, hw: tuple[int, int], *, padded: bool) -> ModelEn
                       channels=1)
 
 
+def _espcn(name: str, text: str, upscale: int) -> ModelEntry:
+    def algebra(hw):
+        from symconv.algebra.nets.espcn import ESPCNConfig, espcn_stack
+
+        return espcn_stack(ESPCNConfig(upscale=upscale))
+
+    def build(hw):
+        from symconv.models.layers import flax_layer
+
+        return flax_layer(algebra(hw), rngs=_rngs())
+
+    return ModelEntry(name, text, algebra=algebra, build=build, default_hw=(170, 170),
+                      channels=1)
+
+
 def _yolo(name: str, text: str, graph: str, model: str, hw: tuple[int, int],
           build: Callable[[tuple[int, int]], nnx.Module] | None = None) -> ModelEntry:
     def algebra(hw):
@@ -182,6 +197,7 @@ MODELS: dict[str, ModelEntry] = {e.name: e for e in [
     _resnet("resnet50", "resnet50", "ResNet-50 (He et al. 2016), ImageNet"),
     _unet("unet", "U-Net (Ronneberger et al. 2015, Fig. 1), unpadded", (572, 572), padded=False),
     _unet("unet-padded", "U-Net with 'SAME' convolutions", (512, 512), padded=True),
+    _espcn("espcn", "ESPCN (Shi et al. 2016): 3 convs, pixel shuffle x3, super-resolution", 3),
     _yolo("yolov1", "YOLOv1 (Redmon et al. 2016, Fig. 3): 24 convs, FC 4096, 7x7x30 (VOC); "
           "448x448 only", "yolov1_stack", "YoloV1", (448, 448), build=_yolov1),
     _yolo("darknet19", "Darknet-19 (YOLO9000, Table 6), ImageNet classifier",
