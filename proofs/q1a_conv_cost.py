@@ -16,6 +16,7 @@ from symconv.algebra import Conv2D, same_pads
 from symconv.algebra.symbols import H, K, M, N, W, p
 from symconv.checks import xla
 from symconv.models import flax_layer
+from symconv.report.derive import derive
 from symconv.report.proof import Check, Claim, Derivation, Proof, Step, sample_check
 
 Q, PART = "Q1", "a"
@@ -81,22 +82,13 @@ def _symbolic_shape_check() -> Check:
 def build() -> Proof:
     conv = Conv2D(M, N, K, padding="SAME", use_bias=False)
     shape = conv.output_shape((H, W))
-    pads = same_pads(H, K, 1, 1)
     shape_claim = Claim(
         id="q1a.output_size",
         statement="A K x K convolution with stride 1 and same padding maps H x W x M to H x W x N.",
         stated=(H, W, N),
         derived=tuple(shape),
-        derivation=Derivation(
-            steps=(
-                Step("general formula", "H'",
-                     sp.floor((H + sp.Symbol("P_{lo}") + sp.Symbol("P_{hi}") - K) / sp.Symbol("S"))
-                     + 1),
-                Step("same padding, stride 1", r"P_{lo} + P_{hi}", sum(pads)),
-                Step("result", "H' \\times W' \\times N", tuple(shape)),
-            ),
-            assumptions=("XLA's 'SAME': total padding K - 1, split low = floor((K-1)/2)",),
-        ),
+        derivation=derive(conv, (H, W), keys=("out_h", "pad_total_h", "pad_lo_h", "pad_hi_h",
+                                               "out_w", "shape")),
         checks=(
             _symbolic_shape_check(),
             sample_check("model", "algebra output shape == jax.eval_shape at concrete sizes",
@@ -115,16 +107,7 @@ def build() -> Proof:
         stated=H * W * N * K * K * M,
         derived=dense,
         unit="MACs",
-        derivation=Derivation(
-            steps=(
-                Step("general formula", r"\mathrm{MACs}",
-                     sp.Symbol("H'") * sp.Symbol("W'") * K**2 * (M / sp.Symbol("G")) * N),
-                Step("substitution", r"\mathrm{MACs}", H * W * K**2 * M * N,
-                     ),
-                Step("result", r"\mathrm{MACs}_{dense}", dense),
-            ),
-            assumptions=("G = 1 (no groups); H' = H, W' = W from the output size claim",),
-        ),
+        derivation=derive(conv, (H, W), keys=("out_h", "out_w", "macs_dense")),
         checks=(
             sample_check("xla", "2 x dense MACs == XLA FLOPs of the conv on an explicitly "
                          "zero-padded input with 'VALID' padding (zeros are then real taps)",
@@ -144,15 +127,11 @@ def build() -> Proof:
         unit="MACs",
         note="Valid when H, W >= p; the difference from the dense count is "
              "(K^2 H W - (K H - p(p+1))(K W - p(p+1))) M N, the taps on padding.",
-        derivation=Derivation(
-            steps=(
-                Step("taps per axis", "T", sp.Symbol("O") * K - sp.Symbol(r"\mu(P_{lo})")
-                     - sp.Symbol(r"\mu(P_{hi})")),
-                Step("taps lost to p zeros (S = D = 1)", r"\mu(p)", p * (p + 1) / 2),
-                Step("result, K = 2p + 1", r"\mathrm{MACs}_{exact}", exact),
-            ),
-            assumptions=tuple(str(c) for c in odd.conditions((H, W))),
-        ),
+        derivation=_with_steps(
+            derive(odd, (H, W), keys=("pad_lo_h", "pad_hi_h", "taps_h", "taps_w", "macs_exact")),
+            Step("taps lost to p zeros (S = D = 1): the pairs (a, k) with a + k < p", r"\mu(p)",
+                 p * (p + 1) / 2),
+            Step("the same, written with K = 2p + 1", r"\mathrm{MACs}_{exact}", exact)),
         checks=(
             Check("sympy", "the readable form equals the algebra's exact count at K = 2p + 1 "
                   "(expanded difference is 0)", "symbolic H, W, M, N, p", identity),
@@ -164,6 +143,10 @@ def build() -> Proof:
     )
     return Proof(Q, PART, "Output size and cost of a same-padded convolution",
                  (shape_claim, cost_claim, exact_claim))
+
+
+def _with_steps(derivation: Derivation, *steps: Step) -> Derivation:
+    return Derivation(derivation.steps + steps, derivation.assumptions)
 
 
 def _subs(pt: dict) -> dict:

@@ -15,6 +15,7 @@ from symconv.algebra.tidy import tidy
 from symconv.checks import xla
 from symconv.checks.measure import gradient_support, predicted_window, xla_macs
 from symconv.models.assignment import AssignmentCNN
+from symconv.report.derive import derive
 from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
 from symconv.report.render.tables import stack_table
 
@@ -47,19 +48,13 @@ def _size_claims(table, stage_shapes) -> list[Claim]:
     for layer in (1, 2, 3):
         row = table.rows[2 * layer - 2]
         conv = trunk_stack(CFG).layers[2 * layer - 2]
-        n_in = 128 if layer == 1 else table.rows[2 * layer - 4].output_shape[0]
-        formula = sp.floor((Hin + 2 * P_ - K_) / S_) + 1
+        x = IN if layer == 1 else tuple(table.rows[2 * layer - 4].output_shape)
         claims.append(Claim(
             id=f"q1b.size.L{layer}",
             statement=f"Layer {layer}: H' = W' = {STATED_SIZE[layer]} (output "
                       f"{STATED_SIZE[layer]} x {STATED_SIZE[layer]} x {conv.out_features}).",
             stated=STATED_SIZE[layer], derived=row.output_shape[0],
-            derivation=Derivation((
-                Step("general formula", "H'", formula),
-                Step("substitution", "H'", formula,
-                     {Hin: str(n_in), P_: "2", K_: "5", S_: "2"}),
-                Step("result", "H'", row.output_shape[0]),
-            )),
+            derivation=derive(conv, x, keys=("out_h",)),
             checks=(Check("model", "jax.eval_shape of AssignmentCNN.features (Flax NNX), stage "
                           f"'conv{layer}'", "input 1x128x128x3",
                           stage_shapes[f"conv{layer}"] == tuple(row.output_shape),
@@ -76,7 +71,6 @@ def _cost_claims(table) -> list[Claim]:
         conv = trunk.layers[2 * layer - 2]
         row = table.rows[2 * layer - 2]
         oh = row.output_shape[0]
-        formula = sp.Symbol("H'") * sp.Symbol("W'") * N_ * K_**2 * M_
         dense_xla = xla_macs(conv, shape, "dense")
         exact_xla = xla_macs(conv, shape, "exact")
         claims.append(Claim(
@@ -84,13 +78,7 @@ def _cost_claims(table) -> list[Claim]:
             statement=f"Layer {layer} costs {oh} x {oh} x {conv.out_features} x 5^2 x "
                       f"{conv.in_features} multiply-accumulates.",
             stated=STATED_COST[layer], derived=row.macs_dense, unit="MACs",
-            derivation=Derivation((
-                Step("general formula", r"\mathrm{MACs}", formula),
-                Step("substitution", r"\mathrm{MACs}", formula,
-                     {sp.Symbol("H'"): str(oh), sp.Symbol("W'"): str(oh),
-                      N_: str(conv.out_features), K_: "5", M_: str(conv.in_features)}),
-                Step("result", r"\mathrm{MACs}_{dense}", row.macs_dense),
-            ), assumptions=("dense convention: taps on the zero padding counted",)),
+            derivation=derive(conv, shape, keys=("out_h", "out_w", "macs_dense")),
             checks=(Check("xla", "MACs XLA counts for the layer on an explicitly zero-padded "
                           "input with 'VALID' padding (every tap real)", f"input {shape}",
                           dense_xla == row.macs_dense, f"XLA: {dense_xla:,}"),),
@@ -102,11 +90,8 @@ def _cost_claims(table) -> list[Claim]:
             note=f"{row.macs_dense - row.macs_exact:,} of the dense MACs "
                  f"({100 * (row.macs_dense - row.macs_exact) / row.macs_dense:.1f}%) "
                  "multiply padded zeros.",
-            derivation=Derivation((
-                Step("taps per axis", "T", sp.Symbol("O") * K_ - sp.Symbol(r"\mu(P_{lo})")
-                     - sp.Symbol(r"\mu(P_{hi} - r)")),
-                Step("result", r"\mathrm{MACs}_{exact}", row.macs_exact),
-            )),
+            derivation=derive(conv, shape, keys=("overshoot_h", "taps_h", "overshoot_w", "taps_w",
+                                                 "macs_exact")),
             checks=(Check("xla", "MACs in the lowered HLO cost analysis of nnx.Conv",
                           f"input {shape}", exact_xla == row.macs_exact,
                           f"XLA: {exact_xla:,}"),),

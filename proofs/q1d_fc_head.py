@@ -12,6 +12,7 @@ from flax import nnx
 from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
 from symconv.checks import xla
 from symconv.models.assignment import AssignmentCNN
+from symconv.report.derive import derive
 from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
 from symconv.report.render.tables import stack_table
 
@@ -44,6 +45,8 @@ def build() -> Proof:
     rows = {k: _rows(k) for k in VARIANTS}
     models = {k: _model(k) for k in VARIANTS}
     fc = rows["standard"]["fc"]
+    stack = assignment_stack(VARIANTS["standard"])
+    fc_spec = dict(zip(stack.names, stack.layers))["fc"]
     fc_w, fc_b = xla.param_split(models["standard"].fc)
     conv_out = rows["standard"]["conv3"].output_shape
     trunk_shape = xla.output_shape(models["standard"].convs[2],
@@ -59,10 +62,7 @@ def build() -> Proof:
                      f"eval_shape: {trunk_shape}"),), unit="entries"),
         Claim(id="q1d.fc.weights", statement="FC weights: 65,536 * 200 = 13,107,200.",
               stated=STATED["fc.weights"], derived=fc.weights,
-              derivation=Derivation((Step("formula", "W_{FC}", F * U),
-                                     Step("substitution", "W_{FC}", F * U,
-                                          {F: "65536", U: "200"}),
-                                     Step("result", "W_{FC}", fc.weights))),
+              derivation=derive(fc_spec, (fc_spec.in_features,), keys=("weights",)),
               checks=(Check("model", "kernel size of nnx.Linear in AssignmentCNN", "flatten head",
                      fc_w == fc.weights, f"model: {fc_w:,}"),), unit="weights"),
         Claim(id="q1d.fc.biases", statement="FC biases: 200.", stated=STATED["fc.biases"],
@@ -71,8 +71,7 @@ def build() -> Proof:
                      f"model: {fc_b}"),), unit="biases"),
         Claim(id="q1d.fc.params", statement="FC parameters: 13,107,200 + 200 = 13,107,400.",
               stated=STATED["fc.params"], derived=fc.params,
-              derivation=Derivation((Step("formula", "P_{FC}", F * U + U),
-                                     Step("result", "P_{FC}", fc.params))),
+              derivation=derive(fc_spec, (fc_spec.in_features,), keys=("weights", "biases")),
               checks=(Check("model", "all nnx.Param of the FC layer", "flatten head",
                      fc_w + fc_b == fc.params, f"model: {fc_w + fc_b:,}"),), unit="params"),
     ]

@@ -42,9 +42,12 @@ def formula_steps(f: Formula) -> list[Step]:
     return steps
 
 
-def derive(layer: Layer, in_shape: Sequence[Dim], *, batch: Dim = 1) -> Derivation:
+def derive(layer: Layer, in_shape: Sequence[Dim], *, batch: Dim = 1,
+           keys: Sequence[str] | None = None) -> Derivation:
     """General formula, substitution and result for every quantity of ``layer`` on
-    ``in_shape`` (batch excluded; FLOPs are those of one call on ``batch`` examples).
+    ``in_shape`` (batch excluded; FLOPs are those of one call on ``batch`` examples), or only
+    for the formulas named in ``keys`` (e.g. ``("out_h", "macs_dense")``; ``"shape"`` adds
+    the output shape), in derivation order.
 
     >>> from symconv.algebra import Conv2D
     >>> d = derive(Conv2D(3, 64, 5, strides=2, padding=2), (128, 128))
@@ -56,6 +59,17 @@ def derive(layer: Layer, in_shape: Sequence[Dim], *, batch: Dim = 1) -> Derivati
                            f"symconv.algebra")
     formulas = layer.derivation(tuple(in_shape), batch)
     steps: list[Step] = []
+    if keys is not None:
+        missing = sorted(set(keys) - {f.key for f in formulas.items} - {"shape"})
+        if missing:
+            raise SymconvError(f"derive: {layer.label} states no formula {missing}; it states "
+                               f"{[f.key for f in formulas.items]}")
+        for f in formulas.items:
+            if f.key in keys:
+                steps += formula_steps(f)
+        if "shape" in keys:
+            steps.append(Step("output shape", r"\mathrm{output}", tuple(formulas.shape)))
+        return Derivation(tuple(steps), tuple(str(c) for c in formulas.conditions))
     if isinstance(layer, Composite):
         for name, part, x in layer.named_parts(tuple(in_shape)):
             label = name.replace("_", r"\_")

@@ -24,7 +24,13 @@ if TYPE_CHECKING:
 
 _TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-         "^": r"\textasciicircum{}"}
+         "^": r"\textasciicircum{}",
+         # Unicode math in labels and notes: pdflatex's default input has no glyph for it
+         "μ": r"\ensuremath{\mu}", "×": r"\ensuremath{\times}", "·": r"\ensuremath{\cdot}",
+         "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}", "²": r"\ensuremath{^2}",
+         "³": r"\ensuremath{^3}", "−": "-", "→": r"\ensuremath{\to}",
+         "⌈": r"\ensuremath{\lceil}", "⌉": r"\ensuremath{\rceil}",
+         "⌊": r"\ensuremath{\lfloor}", "⌋": r"\ensuremath{\rfloor}"}
 
 
 def text_escape(text: str) -> str:
