@@ -16,11 +16,11 @@ def build() -> Proof:
     res, dense = ResidualBlock(64, 64), DenseBlock(64, 6, 32)
     shape_res = tuple(res.output_shape((56, 56, 64)))
     shape_dense = tuple(dense.output_shape((56, 56, 64)))
-    from symconv.models.densenet import _DenseBlock
-    from symconv.models.resnet import _Block
+    from symconv.models.densenet import DenseBlockModule
+    from symconv.models.resnet import ResidualBlockModule
 
-    m_res = xla.abstract(lambda: _Block(64, 64, 1, "basic", False, nnx.Rngs(0)))
-    m_dense = xla.abstract(lambda: _DenseBlock(64, 6, DenseNetConfig(), False, nnx.Rngs(0)))
+    m_res = xla.abstract(lambda: ResidualBlockModule(64, 64, 1, "basic", False, nnx.Rngs(0)))
+    m_dense = xla.abstract(lambda: DenseBlockModule(64, 6, DenseNetConfig(), False, nnx.Rngs(0)))
     got_res = tuple(xla.output_shape(m_res, (1, 56, 56, 64), sympy=False)[1:])
     got_dense = tuple(xla.output_shape(m_dense, (1, 56, 56, 64), sympy=False)[1:])
     claims = (

@@ -15,7 +15,7 @@ from symconv.algebra.symbols import H, W
 from symconv.errors import NonPositiveSizeError, SymconvError
 from symconv.models.densenet import DenseNet
 from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
-from symconv.models.resnet import ResNet, _Block
+from symconv.models.resnet import ResNet, ResidualBlockModule
 from symconv.algebra.nets.resnet import ResNetConfig, resnet_stack
 
 TINY = DenseNetConfig(growth_rate=4, block_config=(2, 3), num_init_features=8, classes=5)
@@ -81,7 +81,7 @@ def test_resnet_params_and_flops(cfg):
     (8, 8, 1, "basic", (9, 9), 2), (8, 16, 2, "basic", (10, 7), 1),
     (16, 4, 1, "bottleneck", (8, 8), 1), (8, 4, 2, "bottleneck", (11, 6), 2)])
 def test_residual_block_flops_exact(c, p, s, kind, hw, batch):
-    block = xla.abstract(lambda: _Block(c, p, s, kind, False, nnx.Rngs(0)))
+    block = xla.abstract(lambda: ResidualBlockModule(c, p, s, kind, False, nnx.Rngs(0)))
     spec = ResidualBlock(c, p, s, kind)
     measured = xla.cost(block, (batch, *hw, c))
     assert measured["flops"] == spec.batch_flops((*hw, c), batch, "exact")

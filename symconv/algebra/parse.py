@@ -55,3 +55,30 @@ def parse_assignments(text: str, what: str = "--at") -> dict[str, int]:
             raise UnsafeInputError(f"{what}: {name} is given twice")
         values[name] = int(value)
     return values
+
+
+def parse_dim(text: str | None, what: str) -> int | sp.Symbol | None:
+    """One dimension, a positive integer or a name (``None`` when not given)."""
+    if text is None:
+        return None
+    parsed = parse_shape(text, what)
+    if len(parsed) != 1:
+        raise UnsafeInputError(f"{what}: expected one value, got {text!r}")
+    return parsed[0]
+
+
+def parse_count(text: str, what: str, zero: bool = False) -> int:
+    """An integer >= 1 (>= 0 with ``zero``), at most nine digits."""
+    item = str(text).strip()
+    if not _INT.fullmatch(item) or int(item) < (0 if zero else 1):
+        raise UnsafeInputError(f"{what}: expected a {'non-negative' if zero else 'positive'} "
+                               f"integer, got {text!r}")
+    return int(item)
+
+
+def parse_hw(text: str, what: str) -> tuple[int, int]:
+    """``"H,W"``: two positive integers."""
+    hw = parse_shape(text, what)
+    if len(hw) != 2 or not all(isinstance(v, int) for v in hw):
+        raise UnsafeInputError(f"{what} takes H,W (two positive integers), got {text!r}")
+    return hw  # type: ignore[return-value]

@@ -30,7 +30,10 @@ class _DenseLayer(nnx.Module):
         return y
 
 
-class _DenseBlock(nnx.Module):
+class DenseBlockModule(nnx.Module):
+    """A dense block on ``c`` channels: ``n`` layers, each adding ``k`` maps concatenated to
+    everything before it."""
+
     def __init__(self, c: int, n: int, cfg: DenseNetConfig, train: bool, rngs: nnx.Rngs):
         self.layers = nnx.List([_DenseLayer(c + i * cfg.growth_rate, cfg, train, rngs)
                                 for i in range(n)])
@@ -67,7 +70,7 @@ class DenseNet(nnx.Module):
                                   rngs=rngs)
         blocks, transitions = [], []
         for i, n in enumerate(cfg.block_config):
-            blocks.append(_DenseBlock(chans[i], n, cfg, train, rngs))
+            blocks.append(DenseBlockModule(chans[i], n, cfg, train, rngs))
             if i < len(cfg.block_config) - 1:
                 transitions.append(_Transition(chans[i] + n * cfg.growth_rate, chans[i + 1],
                                                train, rngs))

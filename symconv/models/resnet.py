@@ -10,7 +10,9 @@ from flax import nnx
 from symconv.algebra.nets.resnet import ResNetConfig
 
 
-class _Block(nnx.Module):
+class ResidualBlockModule(nnx.Module):
+    """A basic or bottleneck residual block (projection when the shape changes)."""
+
     def __init__(self, c: int, p: int, s: int, kind: str, train: bool, rngs: nnx.Rngs):
         bn = lambda n: nnx.BatchNorm(n, use_running_average=not train, rngs=rngs)  # noqa: E731
         self.kind = kind
@@ -49,7 +51,7 @@ class ResNet(nnx.Module):
         self.conv1 = nnx.Conv(3, 64, (7, 7), 2, padding=((3, 3), (3, 3)), use_bias=False,
                               rngs=rngs)
         self.bn1 = nnx.BatchNorm(64, use_running_average=not train, rngs=rngs)
-        self.blocks = nnx.List([_Block(c, p, s, cfg.kind, train, rngs)
+        self.blocks = nnx.List([ResidualBlockModule(c, p, s, cfg.kind, train, rngs)
                                 for c, p, s in cfg.blocks()])
         out = 512 * (4 if cfg.kind == "bottleneck" else 1)
         self.fc = nnx.Linear(out, cfg.classes, rngs=rngs)

@@ -11,7 +11,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from symconv.errors import SymconvError
 from symconv.tools.layers import LAYERS
@@ -26,25 +25,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)  # the current sys.stderr (tests capture it)
-
-
-def _one(text: str | None, flag: str) -> Any:
-    """One dimension (an integer or a name) or ``None`` when the flag was not given."""
-    from symconv.algebra.parse import parse_shape
-
-    parsed = (None,) if text is None else parse_shape(text, flag)
-    if len(parsed) != 1:
-        raise SymconvError(f"{flag}: expected one value, got {text!r}")
-    return parsed[0]
-
-
-def _count(text: str, flag: str, zero: bool = False) -> int:
-    """A strictly parsed integer >= 1 (>= 0 with ``zero``)."""
-    item = str(text).strip()
-    if not item.isdigit() or len(item) > 9 or int(item) < (0 if zero else 1):
-        raise SymconvError(f"{flag}: expected a {'non-negative' if zero else 'positive'} "
-                           f"integer, got {text!r}")
-    return int(item)
 
 
 def _prove(a: argparse.Namespace) -> Output:
@@ -74,30 +54,30 @@ def _cost(a: argparse.Namespace) -> Output:
 
 
 def _derive(a: argparse.Namespace) -> Output:
+    from symconv.algebra.parse import parse_dim as one
     from symconv.algebra.parse import parse_shape
     from symconv.report.render.cost import render_derivation
     from symconv.tools.layers import derive_layer
 
     named = a.padding is not None and a.padding.upper() in ("SAME", "VALID")
     derivation = derive_layer(
-        a.layer, in_features=_one(a.in_features, "--in"),
-        out_features=_one(a.out_features, "--out"), kernel=_one(a.kernel, "-k"), stride=_one(a.stride, "-s"), dilation=_one(a.dilation, "-d"),
-        groups=_one(a.groups, "-g"), padding=a.padding if named else _one(a.padding, "-p"),
+        a.layer, in_features=one(a.in_features, "--in"), out_features=one(a.out_features, "--out"),
+        kernel=one(a.kernel, "-k"), stride=one(a.stride, "-s"), dilation=one(a.dilation, "-d"),
+        groups=one(a.groups, "-g"), padding=a.padding if named else one(a.padding, "-p"),
         input_hw=parse_shape(a.input, "--input") if a.input else None,
-        output_padding=_one(a.output_padding, "--output-padding"), use_bias=not a.no_bias)
+        output_padding=one(a.output_padding, "--output-padding"), use_bias=not a.no_bias)
     return render_derivation(derivation, a.format), 0
 
 
 def _bench(a: argparse.Namespace) -> Output:
-    from symconv.algebra.parse import parse_shape
+    from symconv.algebra.parse import parse_count as count
+    from symconv.algebra.parse import parse_hw
     from symconv.tools.bench import bench, render_bench
 
-    hw = None if a.input is None else parse_shape(a.input, "--input")
-    if hw is not None and (len(hw) != 2 or not all(isinstance(v, int) for v in hw)):
-        raise SymconvError(f"--input takes H,W (two positive integers), got {a.input!r}")
-    devices = a.devices if a.devices == "all" else _count(a.devices, "--devices")
-    result = bench(a.model, _count(a.batch, "--batch"), hw, dtype=a.dtype, train=a.train,
-                   steps=_count(a.steps, "--steps"), warmup=_count(a.warmup, "--warmup", True),
+    hw = None if a.input is None else parse_hw(a.input, "--input")
+    devices = a.devices if a.devices == "all" else count(a.devices, "--devices")
+    result = bench(a.model, count(a.batch, "--batch"), hw, dtype=a.dtype, train=a.train,
+                   steps=count(a.steps, "--steps"), warmup=count(a.warmup, "--warmup", True),
                    devices=devices, optimizer=a.optimizer, init=a.init,
                    xla_tuning=not a.xla_defaults, progress=False if a.quiet else None)
     return render_bench(result, a.format), 0
