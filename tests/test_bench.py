@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from symconv.tools import bench as B
-from symconv.tools.cli import main
 from symconv.errors import SymconvError
 from symconv.models.registry import MODELS
+from symconv.tools import bench as B
 from symconv.tools.bench.parallel import check_batch, nearest_valid_batches
+from symconv.tools.cli import main
 
 SLOW = os.environ.get("SYMCONV_SLOW") == "1"
 FAST_COMPILE = {"xla_backend_optimization_level": 0}
@@ -83,7 +83,7 @@ def test_xla_options_cpu_tuning_and_defaults(capsys):
             "--format", "json"]
     assert main(base) == 0
     tuned = json.loads(capsys.readouterr().out)
-    assert main(base + ["--xla-defaults"]) == 0
+    assert main([*base, "--xla-defaults"]) == 0
     plain = json.loads(capsys.readouterr().out)
     assert tuned["xla_options"] == (B.CPU_TUNING if tuned["platform"] == "cpu" else {})
     assert plain["xla_options"] == {}
@@ -160,7 +160,8 @@ def test_indivisible_batch_names_batch_devices_and_nearest():
 
 
 def _compiled_flops(name: str, hw: tuple[int, int]) -> int:
-    """Independent side: the model jitted and compiled here, without symconv.tools.bench or xla.py."""
+    """Independent side: the model jitted and compiled here, without symconv.tools.bench or
+    xla.py."""
     entry = MODELS[name]
     graphdef, state = nnx.split(entry.build(hw))
     compiled = jax.jit(lambda s, x: nnx.merge(graphdef, s)(x)).lower(

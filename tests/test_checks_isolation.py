@@ -39,7 +39,7 @@ def _in_threads(fn, n: int) -> list:
         try:
             barrier.wait()
             results[i] = fn(i)
-        except BaseException as e:  # noqa: BLE001 - handed back to the test
+        except BaseException as e:  # handed back to the test
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]

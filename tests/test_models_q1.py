@@ -7,14 +7,14 @@ import pytest
 import sympy as sp
 from flax import nnx
 
-from symconv.checks import xla
-from symconv.algebra.tidy import tidy
+from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
+from symconv.algebra.nets.mobilenet import MobileNetConfig, mobilenet_stack
 from symconv.algebra.symbols import H, W
+from symconv.algebra.tidy import tidy
+from symconv.checks import xla
 from symconv.errors import SymconvError
 from symconv.models.assignment import AssignmentCNN
-from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
 from symconv.models.mobilenet import MobileNetV1
-from symconv.algebra.nets.mobilenet import MobileNetConfig, mobilenet_stack
 from symconv.models.registry import MODELS
 
 ASSIGNMENT = {

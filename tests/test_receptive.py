@@ -6,8 +6,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from symconv.algebra import Conv2D, MaxPool2D, ReLU, Stack, receptive
-from symconv.errors import SymconvError
 from symconv.checks.measure import gradient_support, predicted_window
+from symconv.errors import SymconvError
 
 
 def test_recursion_is_the_closed_form_symbolically():
@@ -62,7 +62,6 @@ def test_gradient_support_is_the_predicted_window(stack, n, data):
     j = data.draw(st.integers(0, out_h - 1))
     fh, fw = table.rows[-1].field_h, table.rows[-1].field_w
     support = gradient_support(stack, (n, n, 2), (i, j))
-    windows = [predicted_window(f.size, f.jump, f.start, u, n) for f, u in ((fh, i), (fw, j))]
     if support is None:
         # The unit reads only zero padding of some layer. The extent formula still reports a
         # window, but it cannot lie wholly inside the image (then no layer reads padding).

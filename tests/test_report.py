@@ -16,8 +16,8 @@ import jsonschema
 import pytest
 import sympy as sp
 
-from symconv.report.derive import derive
 from symconv.errors import SymconvError
+from symconv.report.derive import derive
 from symconv.report.proof import (
     Check,
     Claim,
@@ -33,10 +33,9 @@ from symconv.report.proof import (
 )
 from symconv.report.render import report_json, report_markdown
 from symconv.report.render.json import report_schema
-from symconv.report.render.latex import report_latex
+from symconv.report.render.latex import compile_pdf, report_latex
 from symconv.report.render.math import derivation_latex, derivation_markdown, to_latex
 from symconv.report.render.tables import table_latex, table_markdown
-from symconv.report.render.latex import compile_pdf
 from symconv.report.render.write import render_report
 from symconv.report.runner import RunResult, environment
 from symconv.tools.cli import main

@@ -4,12 +4,21 @@ the layer."""
 import pytest
 import sympy as sp
 
-from symconv.algebra import (BatchNorm, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D,
-                             ReLU, SeparableConv2D, Softmax, Stack)
-from symconv.algebra.symbols import H, W
-from symconv.errors import KernelLargerThanInputError, ShapeMismatchError, SymconvError
+from symconv.algebra import (
+    BatchNorm,
+    Conv2D,
+    Dense,
+    GlobalAvgPool2D,
+    MaxPool2D,
+    ReLU,
+    SeparableConv2D,
+    Softmax,
+    Stack,
+)
 from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
 from symconv.algebra.nets.mobilenet import MobileNetConfig, mobilenet_stack
+from symconv.algebra.symbols import H, W
+from symconv.errors import KernelLargerThanInputError, ShapeMismatchError, SymconvError
 
 STACKS = {
     "assignment": lambda hw: assignment_stack(AssignmentConfig(input_hw=hw)),

@@ -17,7 +17,6 @@ import pytest
 import sympy as sp
 from flax import nnx
 
-from symconv.checks import xla
 from symconv.algebra import (
     AvgPool2D,
     Conv2D,
@@ -27,6 +26,7 @@ from symconv.algebra import (
     SeparableConv2D,
 )
 from symconv.algebra.symbols import D, G, H, K, M, N, P, S, W, p
+from symconv.checks import xla
 from symconv.errors import SymconvError
 from symconv.models import flax_layer
 

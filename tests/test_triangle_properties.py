@@ -10,8 +10,8 @@ Each property compares independent sides at a drawn configuration:
 
 The model and compiler sides are computed here with JAX directly (``jax.eval_shape``,
 ``jax.jit(...).lower(...).cost_analysis()``, ``nnx.state``; nothing is compiled), using
-``symconv.checks.xla`` only for ``abstract`` (``nnx.eval_shape``): they do not rely on the helpers they
-check. One property at the end checks the public ``assert_matches_xla`` on the same strategies.
+``symconv.checks.xla`` only for ``abstract`` (``nnx.eval_shape``): they do not rely on the helpers
+they check. One property at the end checks the public ``assert_matches_xla`` on the same strategies.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv.checks import xla
 from symconv.algebra import AvgPool2D, Conv2D, Dense, MaxPool2D
+from symconv.checks import xla
 from symconv.models import flax_layer
 from symconv.testing import (
     LayerCase,
@@ -35,7 +35,6 @@ from symconv.testing import (
     conv_transpose2d_configs,
     separable_configs,
 )
-
 
 # --- the model and compiler sides, with JAX directly ------------------------------------------
 

@@ -16,12 +16,12 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from symconv.algebra.nets.multimodal import (MultiModalConfig)
 from symconv.algebra.elementwise import ACTIVATIONS
 from symconv.algebra.embedding import SequenceTooLongError
+from symconv.algebra.nets.densenet import DenseNetConfig
+from symconv.algebra.nets.multimodal import MultiModalConfig
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.densenet import DenseNet
-from symconv.algebra.nets.densenet import DenseNetConfig
 
 __all__ = ["DenseNetFeatures", "MultiModalDenseNet", "TextEncoder", "masked_mean"]
 

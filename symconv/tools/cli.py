@@ -81,7 +81,8 @@ def _derive(a: argparse.Namespace) -> Output:
     named = a.padding is not None and a.padding.upper() in ("SAME", "VALID")
     derivation = derive_layer(
         a.layer, in_features=_one(a.in_features, "--in"),
-        out_features=_one(a.out_features, "--out"), kernel=_one(a.kernel, "-k"), stride=_one(a.stride, "-s"), dilation=_one(a.dilation, "-d"),
+        out_features=_one(a.out_features, "--out"), kernel=_one(a.kernel, "-k"),
+        stride=_one(a.stride, "-s"), dilation=_one(a.dilation, "-d"),
         groups=_one(a.groups, "-g"), padding=a.padding if named else _one(a.padding, "-p"),
         input_hw=parse_shape(a.input, "--input") if a.input else None,
         output_padding=_one(a.output_padding, "--output-padding"), use_bias=not a.no_bias)

@@ -29,8 +29,15 @@ from symconv.algebra.composite import Composite, Graph, Part, Stack, merge_condi
 from symconv.algebra.dense import Dense
 from symconv.algebra.elementwise import ACTIVATIONS, Softmax, check_activation
 from symconv.algebra.embedding import sequence_of
-from symconv.algebra.formula import (BIASES, FLOPS_EXACT, MACS_DENSE, TRANSCENDENTALS, WEIGHTS,
-                                     FormulaBuilder, Formulas)
+from symconv.algebra.formula import (
+    BIASES,
+    FLOPS_EXACT,
+    MACS_DENSE,
+    TRANSCENDENTALS,
+    WEIGHTS,
+    FormulaBuilder,
+    Formulas,
+)
 from symconv.algebra.layer import Layer, Shape, same_size
 from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
 from symconv.algebra.symbols import B, L, d

@@ -91,7 +91,7 @@ def _trace_table(report: Any, fmt: str) -> str:
             cells = [r.path.replace("_", "\\_"), count(r.params).replace(",", "{,}")] + [
                 "$" + to_latex(v) + "$" for v in (getattr(r, key), r.flops)]
             lines.append(" & ".join(cells) + " \\\\")
-        return "\n".join(lines + ["\\bottomrule", "\\end{tabular}"])
+        return "\n".join([*lines, "\\bottomrule", "\\end{tabular}"])
     return "\n".join(_aligned(columns, body))
 
 

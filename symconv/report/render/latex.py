@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from symconv.errors import SymconvError
 from symconv.report.proof import Claim, Proof, Verdict

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from symconv.report.proof import Claim, Proof, Verdict
 from symconv.report.render.json import summary_counts
