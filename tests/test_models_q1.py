@@ -26,7 +26,12 @@ ASSIGNMENT = {
 }
 
 
-@pytest.mark.parametrize("name", MODELS)
+#: the deepest DenseNets take seconds to build even abstractly: slow tier (DenseNet-121 stays)
+DEEP = {"densenet169", "densenet201", "densenet264"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in DEEP
+                                  else name for name in MODELS])
 def test_registry_params(name):
     entry = MODELS[name]
     model = xla.abstract(lambda: entry.build(entry.default_hw))

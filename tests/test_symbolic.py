@@ -100,7 +100,9 @@ def test_separable_params_ratio() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(padding="SAME"), dict(strides=2), dict(strides=2, padding="SAME")],
+    [dict(padding="SAME"), dict(strides=2),
+     # ceiling(H/2) * ceiling(W/2) takes SymPy's simplify about 40 s to cancel
+     pytest.param(dict(strides=2, padding="SAME"), marks=pytest.mark.slow)],
     ids=["same", "stride-2", "stride-2-same"],
 )
 def test_separable_macs_ratio(kwargs) -> None:
