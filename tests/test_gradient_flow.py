@@ -1,5 +1,5 @@
 """The gradient-flow experiment: deterministic and finite, its norms are the gradient of the loss
-it states (computed again here, eagerly, with ``nnx.grad``), and the dense stack's parameter
+it states (computed again here with ``nnx.grad``), and the dense stack's parameter
 budget, counted on the Flax models themselves, is comparable to the plain one's."""
 
 import jax
@@ -25,18 +25,23 @@ def test_measure_is_deterministic_and_finite():
 
 @pytest.mark.parametrize("arch", ["plain", "residual", "dense"])
 def test_norms_are_the_gradient_of_the_stated_loss(arch):
-    """The module's setting, computed eagerly: the model initialised from ``key(seed)``, inputs
-    and targets standard normals from ``key(1000 + seed)``, mean squared loss, and the 2-norm of
-    ``nnx.grad`` for each layer's kernel (the experiment jits a split/merge version of this at
-    XLA's optimisation level 0)."""
+    """The module's setting, computed here with Flax's own transforms: the model initialised from
+    ``key(seed)``, inputs and targets standard normals from ``key(1000 + seed)``, mean squared
+    loss, and the 2-norm of ``nnx.grad`` for each layer's kernel (the experiment initialises
+    inside ``jax.jit`` and differentiates a split/merge version at XLA's optimisation level 0)."""
     depth, batch, seed = 2, 2, 0
     measured = measure_gradient_flow(arch, depth, seeds=1, batch=batch)
     model = ConvStack(arch, depth, rngs=nnx.Rngs(params=jax.random.key(seed)))
     kx, ky = jax.random.split(jax.random.key(1000 + seed))
     x = jax.random.normal(kx, (batch, 16, 16, 3))
     target = jax.random.normal(ky, (batch, 10))
-    grads = nnx.grad(lambda m: jnp.mean((m(x) - target) ** 2))(model)
-    expected = [float(jnp.linalg.norm(grads.convs[i].kernel[...])) for i in range(depth)]
+
+    @nnx.jit  # one compile (eagerly, every op would compile on its own)
+    def kernel_norms(m):
+        grads = nnx.grad(lambda m: jnp.mean((m(x) - target) ** 2))(m)
+        return [jnp.linalg.norm(grads.convs[i].kernel[...]) for i in range(depth)]
+
+    expected = [float(n) for n in kernel_norms(model)]
     np.testing.assert_allclose(measured.norms[0], expected, rtol=1e-4)
 
 

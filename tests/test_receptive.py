@@ -74,7 +74,7 @@ def check_support(stack, n, data):
 
 # Each example differentiates a freshly built network on the CPU: a few in the default tier,
 # a sweep (other derandomized draws) in the slow tier.
-@settings(max_examples=20)
+@settings(max_examples=12)
 @given(stacks(), st.integers(12, 30), st.data())
 def test_gradient_support_is_the_predicted_window(stack, n, data):
     check_support(stack, n, data)

@@ -29,7 +29,7 @@ with no spatial flip. Equivalently, ``kernel`` is the HWIO kernel of the direct 
 which ``test_adjoint_of_direct_convolution`` checks.
 
 These tests compile and run (they need values), so they use small sizes and a fixed number of
-examples per property, whatever the hypothesis profile: ``VALUE_EXAMPLES`` = 30 in the default
+examples per property, whatever the hypothesis profile: ``VALUE_EXAMPLES`` = 15 in the default
 tier, ``SWEEP_EXAMPLES`` = 100 (other derandomized draws) in the ``slow`` companions.
 """
 
@@ -47,7 +47,7 @@ from symconv.algebra import ConvTranspose2D
 from symconv.models import flax_layer
 from symconv.testing import LayerCase, conv_transpose2d_configs
 
-VALUE_EXAMPLES = 30  # each example compiles an XLA program: keep the count (and sizes) small
+VALUE_EXAMPLES = 15  # each example compiles an XLA program: keep the count (and sizes) small
 SWEEP_EXAMPLES = 100
 
 
