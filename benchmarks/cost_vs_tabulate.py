@@ -12,8 +12,8 @@ import jax.numpy as jnp
 from flax import nnx
 
 from symconv.checks import xla
-from symconv.models.registry import MODELS
 from symconv.checks.trace import trace
+from symconv.models.registry import MODELS
 
 CASES = [("assignment-gap", (128, 128)), ("mobilenet_v1", (224, 224)),
          ("mobilenet_v1_0.5", (160, 160))]

@@ -41,8 +41,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import torch  # noqa: E402
-
 import torch_models  # noqa: E402
+
 from symconv.tools import bench as B  # noqa: E402
 
 #: (model, input H x W, batch): sizes chosen so that one forward pass is 10-30 GFLOP.
@@ -222,18 +222,19 @@ def triangle_rate(n: int) -> dict:
 
 
 def tracer_rate(n: int) -> dict:
-    """Random Conv2D configs traced with symbolic B, H, W (``symconv.checks.trace``): the closed form,
-    evaluated at the config where its validity conditions hold (else the config traced at its
-    concrete size, as a user would), must equal XLA's lowered count: configs verified per second.
+    """Random Conv2D configs traced with symbolic B, H, W (``symconv.checks.trace``): the closed
+    form, evaluated at the config where its validity conditions hold (else the config traced at
+    its concrete size, as a user would), must equal XLA's lowered count: configs verified per
+    second.
     """
     import sympy as sp
     from flax import nnx
     from hypothesis import HealthCheck, given, settings
 
     from symconv.checks import xla
+    from symconv.checks.trace import trace
     from symconv.models import flax_layer
     from symconv.testing import conv2d_configs
-    from symconv.checks.trace import trace
 
     seen, concrete = [], []
 
@@ -268,7 +269,8 @@ def tracer_rate(n: int) -> dict:
 def machine() -> dict:
     model = "unknown"
     try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines():
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        for line in lscpu.splitlines():
             if line.startswith("Model name:"):
                 model = line.split(":", 1)[1].strip()
     except OSError:
@@ -357,8 +359,9 @@ def render(rows, env, peak, triangle, tracer, with_compile, repeats) -> str:
             f"{triangle['xla_ms_per_config']:.1f} ms per config).", ""]
     if tracer:
         lines += [
-            f"**Tracer** (`symconv.checks.trace`, same run): {tracer['configs']} random `Conv2D` configs "
-            f"traced with symbolic B, H, W, the closed form evaluated at the config and checked "
+            f"**Tracer** (`symconv.checks.trace`, same run): {tracer['configs']} random "
+            f"`Conv2D` configs traced with symbolic B, H, W, the closed form evaluated at the "
+            f"config and checked "
             f"equal to XLA's lowered count (exactly), in {tracer['seconds']:.1f} s: "
             f"**{tracer['configs_per_s']:.1f} configs/s**. Configs outside the validity "
             "conditions the tracer returns with its closed form (e.g. W >= 7 for a dilated "

@@ -27,7 +27,7 @@ def main(n: int = 300) -> dict:
               suppress_health_check=list(HealthCheck))
     @given(conv2d_configs())
     def run(case):
-        b, h, w, _ = case.input_shape
+        b, _h, _w, _ = case.input_shape
         t0 = time.perf_counter()
         shape = case.spec.output_shape(case.input_shape[1:])
         params = case.spec.param_count()

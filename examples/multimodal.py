@@ -9,9 +9,9 @@ from pathlib import Path
 import sympy as sp
 from flax import nnx
 
+from symconv.algebra.nets.multimodal import MultiModalConfig
 from symconv.checks import xla
 from symconv.models.multimodal import MultiModalDenseNet
-from symconv.algebra.nets.multimodal import MultiModalConfig
 from symconv.report.render.diagram import diagram
 
 cfg = MultiModalConfig(fusion="gated")  # DenseNet-BC (40, 12) image branch + 2-layer Transformer

@@ -2,7 +2,7 @@
 
 from symconv import Conv2D, SeparableConv2D, derive
 from symconv.algebra.symbols import H, K, M, N, W
-from symconv.report.render.math import derivation_latex, derivation_markdown
+from symconv.report.notation import derivation_latex, derivation_markdown
 from symconv.testing import assert_matches_xla
 
 # Symbolic: a K x K, stride-2, 'SAME' convolution on H x W x M.

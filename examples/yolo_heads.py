@@ -5,8 +5,8 @@ Run: python examples/yolo_heads.py
 
 import sympy as sp
 
-from symconv.checks import xla
 from symconv.algebra.nets.yolo_head import anchor_depth, box_count, v1_depth
+from symconv.checks import xla
 from symconv.models.registry import MODELS
 
 n = sp.Symbol("n", integer=True, positive=True)

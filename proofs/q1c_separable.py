@@ -148,8 +148,8 @@ def _layer_claims() -> list[Claim]:
         i = 2 * layer - 2
         spec_std = trunk_stack(STD).layers[i]
         spec_sep = trunk_stack(SEP).layers[i]
-        w_std, b_std = xla.param_split(std_model.convs[layer - 1])
-        w_sep, b_sep = xla.param_split(sep_model.convs[layer - 1])
+        w_std, _b_std = xla.param_split(std_model.convs[layer - 1])
+        w_sep, _b_sep = xla.param_split(sep_model.convs[layer - 1])
         mac_std = xla_macs(spec_std, shape, "dense")
         mac_sep = xla_macs(spec_sep, shape, "dense")
         values[layer] = dict(std_params=std_rows[i].weights, std_cost=std_rows[i].macs_dense,

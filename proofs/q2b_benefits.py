@@ -136,4 +136,4 @@ def _gradient_claims() -> tuple[list[Claim], Figure]:
 def build() -> Proof:
     grad_claims, fig = _gradient_claims()
     return Proof("Q2", "b", "Vanishing gradients and computational benefits",
-                 tuple(_params_claims() + [_reuse_claim()] + grad_claims), figures=(fig,))
+                 tuple([*_params_claims(), _reuse_claim(), *grad_claims]), figures=(fig,))

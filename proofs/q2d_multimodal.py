@@ -98,7 +98,7 @@ def _part_d() -> tuple[list[Claim], Figure]:
             id=f"q2d.params.{fusion}",
             statement=f"Parameters of the multi-modal DenseNet-121 with {fusion} fusion, per "
             "branch.", derived=total,
-            derivation=Derivation(tuple(steps) + (Step("total", "P", total),)),
+            derivation=Derivation((*tuple(steps), Step("total", "P", total))),
             checks=(Check("model", "nnx.state of the Flax model and of each branch (abstract)",
                    setting, xla.param_count(m) == total and all(
                        got[k] == per[k] for k in got),

@@ -13,6 +13,7 @@ from symconv.algebra.nets.yolo_head import anchor_depth, box_count, grid_sizes, 
 from symconv.checks import xla
 from symconv.detection import decode_yolo
 from symconv.errors import ShapeMismatchError
+from symconv.report.notation import human
 from symconv.report.proof import (
     Claim,
     Compared,
@@ -23,7 +24,6 @@ from symconv.report.proof import (
     sample_check,
     values_equal,
 )
-from symconv.report.render.math import human
 
 from ._yolo_common import A_, B_, C_, STATED, C, check, n_, networks, v1_layout, v3_layout
 

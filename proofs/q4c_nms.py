@@ -128,7 +128,7 @@ def _cell_claims() -> tuple[list[Claim], list]:
     """Grid cell of each object's centre: floor(c * S / image)."""
     cxcy = np.asarray(convert_boxes(np.asarray(list(OBJECTS.values()), np.float32), "xyxy",
                                     "xywh"))[:, :2]
-    cells = [(int(math.floor(cy / IMAGE * GRID)), int(math.floor(cx / IMAGE * GRID)))
+    cells = [(math.floor(cy / IMAGE * GRID), math.floor(cx / IMAGE * GRID))
              for cx, cy in cxcy]
     cells_int = [((y1 + y2) * GRID // (2 * IMAGE), (x1 + x2) * GRID // (2 * IMAGE))
                  for x1, y1, x2, y2 in OBJECTS.values()]

@@ -9,8 +9,8 @@ import sympy as sp
 
 from symconv.algebra.nets.yolo_head import anchor_depth, box_count, max_confident_classes
 from symconv.checks import xla
+from symconv.report.notation import human
 from symconv.report.proof import Claim, Compared, Derivation, Labeled, Proof, Step, Table
-from symconv.report.render.math import human
 
 from ._yolo_common import (
     STATED,

@@ -14,8 +14,9 @@ one group, batch 1, the smallest input.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -33,13 +34,13 @@ from symconv.errors import (
 )
 
 __all__ = [
-    "LayerCase",
     "InvalidCase",
+    "LayerCase",
+    "assert_matches_xla",
     "conv2d_configs",
     "conv_transpose2d_configs",
-    "separable_configs",
     "invalid_conv2d_configs",
-    "assert_matches_xla",
+    "separable_configs",
 ]
 
 

@@ -4,13 +4,13 @@ Timings are never asserted, only their structure and sanity (positive, ordered q
 smoke test runs every registry model (entries added later included) at the smallest valid square
 input of side >= 32 that its algebra accepts, batch 1, one step: lowering, compilation with
 XLA's backend optimisation level 0 (compiles about twice as fast on CPU; the program computes the
-same), one timed call. Heavier runs (every model's training step) need ``SYMCONV_SLOW=1``.
+same), one timed call: ``SMOKE`` in the default tier, every other model and every model's
+training step in the ``slow`` tier.
 """
 
 from __future__ import annotations
 
 import json
-import os
 
 import jax
 import jax.numpy as jnp
@@ -18,13 +18,12 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from symconv.tools import bench as B
-from symconv.tools.cli import main
 from symconv.errors import SymconvError
 from symconv.models.registry import MODELS
+from symconv.tools import bench as B
 from symconv.tools.bench.parallel import check_batch, nearest_valid_batches
+from symconv.tools.cli import main
 
-SLOW = os.environ.get("SYMCONV_SLOW") == "1"
 FAST_COMPILE = {"xla_backend_optimization_level": 0}
 
 
@@ -83,7 +82,7 @@ def test_xla_options_cpu_tuning_and_defaults(capsys):
             "--format", "json"]
     assert main(base) == 0
     tuned = json.loads(capsys.readouterr().out)
-    assert main(base + ["--xla-defaults"]) == 0
+    assert main([*base, "--xla-defaults"]) == 0
     plain = json.loads(capsys.readouterr().out)
     assert tuned["xla_options"] == (B.CPU_TUNING if tuned["platform"] == "cpu" else {})
     assert plain["xla_options"] == {}
@@ -160,7 +159,8 @@ def test_indivisible_batch_names_batch_devices_and_nearest():
 
 
 def _compiled_flops(name: str, hw: tuple[int, int]) -> int:
-    """Independent side: the model jitted and compiled here, without symconv.tools.bench or xla.py."""
+    """Independent side: the model jitted and compiled here, without symconv.tools.bench or
+    xla.py."""
     entry = MODELS[name]
     graphdef, state = nnx.split(entry.build(hw))
     compiled = jax.jit(lambda s, x: nnx.merge(graphdef, s)(x)).lower(
@@ -248,7 +248,14 @@ def test_small_valid_hw_uses_the_algebra():
     assert B.small_valid_hw("densenet121") == (32, 32)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
+#: The default tier's smoke runs: every assignment variant and the smallest of each family (the
+#: rest, including entries added later, run in the slow tier).
+SMOKE = {"assignment", "assignment-separable", "assignment-gap", "assignment-reduce",
+         "mobilenet_v1_0.5", "densenet121", "resnet18", "unet-padded", "yolov2", "yolov3"}
+
+
+@pytest.mark.parametrize("name", [name if name in SMOKE else pytest.param(
+    name, marks=pytest.mark.slow) for name in MODELS])
 def test_every_model_runs(name):
     """Each built-in model: smallest valid input, batch 1, lowering + one compiled step; the FLOP
     numerator is the algebra's and agrees with the lowered HLO."""
@@ -259,7 +266,7 @@ def test_every_model_runs(name):
     assert "DISAGREES" not in r.flops_check, r.flops_check
 
 
-@pytest.mark.skipif(not SLOW, reason="every model's training step: set SYMCONV_SLOW=1")
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MODELS))
 def test_every_model_trains(name):
     hw = B.small_valid_hw(name)

@@ -39,7 +39,7 @@ def _in_threads(fn, n: int) -> list:
         try:
             barrier.wait()
             results[i] = fn(i)
-        except BaseException as e:  # noqa: BLE001 - handed back to the test
+        except BaseException as e:  # handed back to the test
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(n)]
@@ -144,7 +144,7 @@ def test_trace_never_modifies_user_classes_or_other_models():
     assert result.complete and result.params == {"lin": 15, "bn": 6}
 
 
-@pytest.mark.parametrize("depth", [1, None])
+@pytest.mark.parametrize("depth", [1, pytest.param(None, marks=pytest.mark.slow)])
 def test_trace_from_several_threads(depth):
     names = ["mobilenet_v1_0.5", "assignment-gap", "mobilenet_v1_0.5"]
     models = {name: _build(name) for name in set(names)}

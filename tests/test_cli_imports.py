@@ -40,9 +40,9 @@ def test_light_commands_load_no_heavy_module(argv):
 
 
 def test_import_symconv_is_light_and_names_load_on_use():
-    proc = _run("-c", "import sys, symconv; before = [m for m in %r if m in sys.modules]; "
+    proc = _run("-c", f"import sys, symconv; before = [m for m in {HEAVY!r} if m in sys.modules]; "
                       "from symconv import Conv2D, Stack, SymconvError, Claim; "
-                      "print(before, Conv2D.__module__, 'sympy' in sys.modules)" % (HEAVY,))
+                      "print(before, Conv2D.__module__, 'sympy' in sys.modules)")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["[]", "symconv.algebra.conv", "True"]
 

@@ -20,6 +20,7 @@ Each property that runs values compiles once: shapes are fixed (boxes padded to 
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import jax
@@ -370,7 +371,7 @@ def test_iou_kmeans_beats_euclidean_kmeans_and_improves_with_k() -> None:
         key = jax.random.key(seed)
         by_k = {k: iou_kmeans(SYNTHETIC, k, key=key) for k in range(1, 10)}
         means = [float(by_k[k].mean_iou) for k in range(1, 10)]
-        assert all(x <= y for x, y in zip(means, means[1:])), means
+        assert all(x <= y for x, y in itertools.pairwise(means)), means
         for k in (5, 9):
             euclid = euclidean_kmeans(SYNTHETIC, k, key=key)
             assert float(by_k[k].mean_iou) >= float(euclid.mean_iou), (seed, k)
@@ -403,7 +404,7 @@ HEAD = np.zeros((1, 2, 2, 2 * (5 + 3)), np.float32)
 ANCHORS = np.asarray([[1, 1], [2, 2]], np.float32)
 
 
-def bad(thunk, error, fragment, id):  # noqa: A002 - mirrors pytest.param
+def bad(thunk, error, fragment, id):  # `id` mirrors pytest.param
     return pytest.param(thunk, error, fragment, id=id)
 
 

@@ -230,7 +230,7 @@ def test_mask_labels_stay_labels(mask_shape):
     labels = np.array([0, 3, 7, 255], dtype=np.uint8)
     mask = labels[np.asarray(jax.random.randint(key, mask_shape, 0, 3))]  # 255 never drawn
     image = jnp.zeros((H, W, 1))
-    out, out_mask = elastic_deform(jax.random.key(5), image, jnp.asarray(mask), sigma=10.0)
+    _out, out_mask = elastic_deform(jax.random.key(5), image, jnp.asarray(mask), sigma=10.0)
     assert out_mask.shape == mask.shape and out_mask.dtype == jnp.uint8
     assert set(np.unique(out_mask)) <= set(np.unique(mask))
     assert not np.array_equal(out_mask, mask)  # sigma=10 really moved something

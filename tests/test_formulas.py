@@ -8,8 +8,14 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv.algebra import (AvgPool2D, Conv2D, ConvTranspose2D, MaxPool2D, PixelShuffle,
-                             SeparableConv2D)
+from symconv.algebra import (
+    AvgPool2D,
+    Conv2D,
+    ConvTranspose2D,
+    MaxPool2D,
+    PixelShuffle,
+    SeparableConv2D,
+)
 from symconv.algebra.formula import evaluate
 from symconv.algebra.symbols import H, W
 from symconv.algebra.taps import missed_taps

@@ -43,7 +43,7 @@ def test_invalid_conv2d_configs_raise_the_declared_error(case: InvalidCase) -> N
     assert case.layer.__name__ in message  # the message names the layer
 
 
-def case(thunk, error, fragment, id):  # noqa: A002 - mirrors pytest.param
+def case(thunk, error, fragment, id):  # `id` mirrors pytest.param
     return pytest.param(thunk, error, fragment, id=id)
 
 

@@ -7,14 +7,14 @@ import pytest
 import sympy as sp
 from flax import nnx
 
-from symconv.checks import xla
-from symconv.algebra.tidy import tidy
+from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
+from symconv.algebra.nets.mobilenet import MobileNetConfig, mobilenet_stack
 from symconv.algebra.symbols import H, W
+from symconv.algebra.tidy import tidy
+from symconv.checks import xla
 from symconv.errors import SymconvError
 from symconv.models.assignment import AssignmentCNN
-from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
 from symconv.models.mobilenet import MobileNetV1
-from symconv.algebra.nets.mobilenet import MobileNetConfig, mobilenet_stack
 from symconv.models.registry import MODELS
 
 ASSIGNMENT = {
@@ -26,7 +26,12 @@ ASSIGNMENT = {
 }
 
 
-@pytest.mark.parametrize("name", MODELS)
+#: the deepest DenseNets take seconds to build even abstractly: slow tier (DenseNet-121 stays)
+DEEP = {"densenet169", "densenet201", "densenet264"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in DEEP
+                                  else name for name in MODELS])
 def test_registry_params(name):
     entry = MODELS[name]
     model = xla.abstract(lambda: entry.build(entry.default_hw))

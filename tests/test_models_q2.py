@@ -7,16 +7,16 @@ import pytest
 import sympy as sp
 from flax import nnx
 
+from symconv.algebra.blocks import DenseBlock, ResidualBlock, dense_layer_channels, transition
+from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
+from symconv.algebra.nets.resnet import ResNetConfig, resnet_stack
+from symconv.algebra.symbols import H, W
+from symconv.algebra.tidy import tidy
 from symconv.checks import xla
 from symconv.checks.dims import shape_to_sympy
-from symconv.algebra.tidy import tidy
-from symconv.algebra.blocks import DenseBlock, ResidualBlock, dense_layer_channels, transition
-from symconv.algebra.symbols import H, W
 from symconv.errors import NonPositiveSizeError, SymconvError
 from symconv.models.densenet import DenseNet
-from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
-from symconv.models.resnet import ResNet, ResidualBlockModule
-from symconv.algebra.nets.resnet import ResNetConfig, resnet_stack
+from symconv.models.resnet import ResidualBlockModule, ResNet
 
 TINY = DenseNetConfig(growth_rate=4, block_config=(2, 3), num_init_features=8, classes=5)
 TINY_CIFAR = DenseNetConfig.bc_cifar(16, 4)  # (16 - 4) / 6 = 2 layers per block
@@ -61,7 +61,7 @@ def test_densenet_symbolic_features():
     y = jax.eval_shape(lambda s, x: nnx.merge(graphdef, s).features(x), state, x)
     got = shape_to_sympy(y.shape[1:], {"H": H, "W": W})
     rows = densenet_stack(TINY_CIFAR).table((H, W, 3)).rows
-    want = [r for r in rows if r.name == "relu5"][0].output_shape
+    want = next(r for r in rows if r.name == "relu5").output_shape
     assert all(sp.simplify(tidy(sp.Integer(g) if isinstance(g, int) else g) - w) == 0
                for g, w in zip(got, want))
 

@@ -14,17 +14,17 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv.checks import xla
-from symconv.checks.dims import shape_to_sympy
-from symconv.algebra.nets.multimodal import MultiModalGraph as Spec
 from symconv.algebra.attention import HeadsDoNotDivideError, MultiHeadAttention
 from symconv.algebra.embedding import Embedding, SequenceTooLongError
+from symconv.algebra.nets.densenet import DenseNetConfig
+from symconv.algebra.nets.multimodal import MultiModalConfig
+from symconv.algebra.nets.multimodal import MultiModalGraph as Spec
 from symconv.algebra.normalization import LayerNorm
 from symconv.algebra.transformer import TransformerTextEncoder
+from symconv.checks import xla
+from symconv.checks.dims import shape_to_sympy
 from symconv.errors import NonIntegerError, NonPositiveSizeError, ShapeMismatchError, SymconvError
-from symconv.algebra.nets.densenet import DenseNetConfig
 from symconv.models.multimodal import MultiModalDenseNet, TextEncoder, masked_mean
-from symconv.algebra.nets.multimodal import MultiModalConfig
 from symconv.report.render.diagram import diagram
 
 TINY_IMAGE = DenseNetConfig.bc_cifar(10, 4)  # 3 blocks of one bottleneck layer, k = 4

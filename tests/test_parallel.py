@@ -1,10 +1,14 @@
-"""Data parallelism over 8 devices (:mod:`symconv.tools.bench.parallel`): the same numbers as on
-one device.
+"""Data parallelism over several devices (:mod:`symconv.tools.bench.parallel`): the same numbers
+as on one device.
 
-The pytest process has already initialised JAX with one CPU device, so the checks run in one
-subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=8 JAX_PLATFORMS=cpu``; it
+The pytest process has already initialised JAX with one CPU device, so the checks run in a
+subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=N JAX_PLATFORMS=cpu``; it
 prints a JSON summary and the tests below read it. Programs are compiled at XLA's backend
 optimisation level 0 (faster to compile, same results).
+
+Tiers: the default tier runs a small version on 2 devices (the assignment network's forward
+pass, a batch-norm training step, the indivisible-batch error); the ``slow`` tier runs everything
+on 8 devices (ResNet-18, the assignment network's training step, the CLI's ``--devices``).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = r'''
-import contextlib, io, json, warnings
+import contextlib, io, json, sys, warnings
 warnings.simplefilter("error")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(jax|flax)\..*")
 import jax, jax.numpy as jnp, numpy as np, optax
@@ -31,7 +35,9 @@ from symconv.errors import SymconvError
 from symconv.tools.bench.parallel import data_parallel
 
 FAST = {"xla_backend_optimization_level": 0}
-out = {"devices": len(jax.devices())}
+FULL = sys.argv[1] == "full"
+n = len(jax.devices())
+out = {"devices": n}
 dp1, dp8 = data_parallel(1), data_parallel("all")
 
 
@@ -45,7 +51,7 @@ def close(a, b, rtol, atol):
                for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
-for name in ("assignment", "resnet18"):  # no normalisation / batch norm in inference mode
+for name in ("assignment", "resnet18") if FULL else ("assignment",):  # no BN in training mode
     ys = {}
     for label, dp in (("1", dp1), ("8", dp8)):
         work = B.prepare(name, 8, (32, 32), devices=dp)
@@ -60,7 +66,7 @@ for name in ("assignment", "resnet18"):  # no normalisation / batch norm in infe
         "shape": list(y.shape)}
 
 params, losses = {}, {}
-for label, dp in (("1", dp1), ("8", dp8)):
+for label, dp in (("1", dp1), ("8", dp8)) if FULL else ():
     work = B.prepare("assignment", 8, (32, 32), train=True, devices=dp)
     _, loss = work.run(work.compile(FAST))
     params[label], losses[label] = work.params(), float(loss)
@@ -69,9 +75,10 @@ for label, dp in (("1", dp1), ("8", dp8)):
                                               jax.tree.leaves(work.state)})
         out["train/state_devices"] = sorted({len(x.sharding.device_set) for x in
                                              jax.tree.leaves(work.state)})
-out["train/assignment"] = {"close": close(params["1"], params["8"], 1e-5, 1e-6),
-                           "maxdiff": maxdiff(params["1"], params["8"]),
-                           "loss": [losses["1"], losses["8"]]}
+if FULL:
+    out["train/assignment"] = {"close": close(params["1"], params["8"], 1e-5, 1e-6),
+                               "maxdiff": maxdiff(params["1"], params["8"]),
+                               "loss": [losses["1"], losses["8"]]}
 
 
 class TinyBN(nnx.Module):
@@ -105,9 +112,12 @@ out["train/tiny_bn"] = {
         np.asarray, nnx.state(nnx.merge(graphdef, state)[0], nnx.BatchStat))) > 0}
 
 try:
-    B.prepare("assignment", 12, (32, 32), devices="all")
+    B.prepare("assignment", n + n // 2, (32, 32), devices="all")
 except SymconvError as e:
     out["indivisible"] = str(e)
+if not FULL:
+    print("RESULT " + json.dumps(out))
+    sys.exit(0)
 err = io.StringIO()
 with contextlib.redirect_stderr(err):
     out["cli_indivisible_code"] = main(["bench", "assignment", "--batch", "12", "--input",
@@ -128,29 +138,57 @@ print("RESULT " + json.dumps(out))
 '''
 
 
-@pytest.fixture(scope="module")
-def run8() -> dict:
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+def _run(devices: int, scope: str) -> dict:
+    env = dict(os.environ, XLA_FLAGS=f"--xla_force_host_platform_device_count={devices}",
                JAX_PLATFORMS="cpu", JAX_COMPILATION_CACHE_DIR=str(ROOT / ".jax_cache"),
                JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
                JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="-1")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], check=False, cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, scope], check=False, cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=900)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stderr[-4000:]
     return json.loads(lines[-1][len("RESULT "):])
 
 
+@pytest.fixture(scope="module")
+def run2() -> dict:
+    return _run(2, "small")
+
+
+@pytest.fixture(scope="module")
+def run8() -> dict:
+    return _run(8, "full")
+
+
+def test_two_devices_small_version(run2):
+    """The default tier's version: forward pass, batch-norm training step, error message."""
+    assert run2["devices"] == 2
+    r = run2["forward/assignment"]
+    assert r["close"], r["maxdiff"]
+    assert r["n_devices"] == 2 and not r["replicated"] and r["spec"] == ["data"]
+    assert r["shards"] == [[4, *r["shape"][1:]]]
+    r = run2["train/tiny_bn"]
+    assert r["params_close"] and r["stats_close"] and r["stats_moved"]
+    msg = run2["indivisible"]
+    assert "batch 3" in msg and "2 devices" in msg and "nearest valid batches: 2 or 4" in msg
+
+
+# --- slow tier: every test below reads the 8-device subprocess ---------------------------------
+
+
+@pytest.mark.slow
 def test_eight_devices(run8):
     assert run8["devices"] == 8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["assignment", "resnet18"])
 def test_sharded_forward_equals_single_device(run8, name):
     r = run8[f"forward/{name}"]
     assert r["close"], r["maxdiff"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["assignment", "resnet18"])
 def test_outputs_are_sharded_over_eight_devices(run8, name):
     r = run8[f"forward/{name}"]
@@ -158,6 +196,7 @@ def test_outputs_are_sharded_over_eight_devices(run8, name):
     assert r["shards"] == [[1, *r["shape"][1:]]]
 
 
+@pytest.mark.slow
 def test_training_step_same_params_sharded_or_not(run8):
     r = run8["train/assignment"]
     assert r["close"], r["maxdiff"]
@@ -166,11 +205,13 @@ def test_training_step_same_params_sharded_or_not(run8):
     assert run8["train/state_devices"] == [8]  # ... on all 8 devices
 
 
+@pytest.mark.slow
 def test_batch_norm_training_reduces_over_the_global_batch(run8):
     r = run8["train/tiny_bn"]
     assert r["params_close"] and r["stats_close"] and r["stats_moved"]
 
 
+@pytest.mark.slow
 def test_indivisible_batch_error(run8):
     msg = run8["indivisible"]
     assert "batch 12" in msg and "8 devices" in msg and "nearest valid batches: 8 or 16" in msg
@@ -179,6 +220,7 @@ def test_indivisible_batch_error(run8):
     assert len(err) == 1 and err[0].startswith("symconv: error: batch 12") and "8 or 16" in err[0]
 
 
+@pytest.mark.slow
 def test_devices_flag(run8):
     one, every = run8["cli_devices_1"], run8["cli_devices_all"]
     assert run8["cli_devices_1_code"] == 0 and one["devices"] == 1 and one["batch"] == 3

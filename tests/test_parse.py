@@ -3,12 +3,12 @@
 import pytest
 import sympy as sp
 
-from symconv.errors import SymconvError, UnsafeInputError
 from symconv.algebra.parse import parse_assignments, parse_shape
+from symconv.errors import SymconvError, UnsafeInputError
 
 
 def test_shapes():
-    b, h, w, c = parse_shape("1, H,W ,3")
+    b, h, _w, c = parse_shape("1, H,W ,3")
     assert (b, c) == (1, 3) and isinstance(h, sp.Symbol) and h.is_integer and h.is_positive
 
 

@@ -1,15 +1,27 @@
-"""Stack tables: totals re-summed, symbolic tables evaluate to the concrete ones, errors name
-the layer."""
+"""Stack tables: totals equal the Flax model's and XLA's counts, symbolic tables evaluate to the
+concrete ones, errors name the layer."""
 
 import pytest
 import sympy as sp
+from flax import nnx
 
-from symconv.algebra import (BatchNorm, Conv2D, Dense, GlobalAvgPool2D, MaxPool2D,
-                             ReLU, SeparableConv2D, Softmax, Stack)
-from symconv.algebra.symbols import H, W
-from symconv.errors import KernelLargerThanInputError, ShapeMismatchError, SymconvError
+from symconv.algebra import (
+    BatchNorm,
+    Conv2D,
+    Dense,
+    GlobalAvgPool2D,
+    MaxPool2D,
+    ReLU,
+    SeparableConv2D,
+    Softmax,
+    Stack,
+)
 from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
 from symconv.algebra.nets.mobilenet import MobileNetConfig, mobilenet_stack
+from symconv.algebra.symbols import H, W
+from symconv.checks import xla
+from symconv.errors import KernelLargerThanInputError, ShapeMismatchError, SymconvError
+from symconv.models.layers import flax_layer
 
 STACKS = {
     "assignment": lambda hw: assignment_stack(AssignmentConfig(input_hw=hw)),
@@ -23,11 +35,21 @@ STACKS = {
 
 
 @pytest.mark.parametrize("name", STACKS)
-def test_totals_are_the_sum_of_rows(name):
-    table = STACKS[name]((64, 64)).table((64, 64, 3), batch=2)
-    for key in ("weights", "biases", "macs_dense", "macs_exact", "flops"):
-        assert table.totals[key] == sum(getattr(r, key) for r in table.rows)
-    assert table.totals["params"] == table.totals["weights"] + table.totals["biases"]
+def test_totals_match_the_flax_model(name):
+    """The table's totals against the other sides of the triangle: the parameters (and their
+    weight/bias split) of the Flax model built from the same stack, read from ``nnx.state``; the
+    exact FLOPs and transcendentals of a batch of 2, from XLA's lowered HLO (below 2**24, where
+    XLA's float32 totals are exact)."""
+    hw = (13, 11)
+    stack = STACKS[name](hw)
+    totals = stack.table((*hw, 3), batch=2).totals
+    model = xla.abstract(lambda: flax_layer(stack, rngs=nnx.Rngs(0)))
+    assert totals["params"] == xla.param_count(model)
+    assert (totals["weights"], totals["biases"]) == xla.param_split(model)
+    measured = xla.cost(model, (2, *hw, 3))
+    assert totals["flops"] < xla.FLOAT32_EXACT
+    assert totals["flops"] == measured["flops"]
+    assert totals["transcendentals"] == measured["transcendentals"]
 
 
 @pytest.mark.parametrize("name", STACKS)

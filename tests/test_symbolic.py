@@ -17,7 +17,6 @@ import pytest
 import sympy as sp
 from flax import nnx
 
-from symconv.checks import xla
 from symconv.algebra import (
     AvgPool2D,
     Conv2D,
@@ -27,6 +26,7 @@ from symconv.algebra import (
     SeparableConv2D,
 )
 from symconv.algebra.symbols import D, G, H, K, M, N, P, S, W, p
+from symconv.checks import xla
 from symconv.errors import SymconvError
 from symconv.models import flax_layer
 
@@ -100,7 +100,9 @@ def test_separable_params_ratio() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [dict(padding="SAME"), dict(strides=2), dict(strides=2, padding="SAME")],
+    [dict(padding="SAME"), dict(strides=2),
+     # ceiling(H/2) * ceiling(W/2) takes SymPy's simplify about 40 s to cancel
+     pytest.param(dict(strides=2, padding="SAME"), marks=pytest.mark.slow)],
     ids=["same", "stride-2", "stride-2-same"],
 )
 def test_separable_macs_ratio(kwargs) -> None:

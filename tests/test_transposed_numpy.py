@@ -28,8 +28,9 @@ with no spatial flip. Equivalently, ``kernel`` is the HWIO kernel of the direct 
 (``N`` -> ``M`` channels, stride $S$, padding $P$, dilation $D$) whose adjoint the layer is,
 which ``test_adjoint_of_direct_convolution`` checks.
 
-These tests compile and run (they need values), so they use small sizes and at most
-``VALUE_EXAMPLES`` = 100 examples per property, whatever the hypothesis profile.
+These tests compile and run (they need values), so they use small sizes and a fixed number of
+examples per property, whatever the hypothesis profile: ``VALUE_EXAMPLES`` = 15 in the default
+tier, ``SWEEP_EXAMPLES`` = 100 (other derandomized draws) in the ``slow`` companions.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from flax import nnx
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -45,7 +47,8 @@ from symconv.algebra import ConvTranspose2D
 from symconv.models import flax_layer
 from symconv.testing import LayerCase, conv_transpose2d_configs
 
-VALUE_EXAMPLES = 100  # each example compiles an XLA program: keep the count (and sizes) small
+VALUE_EXAMPLES = 15  # each example compiles an XLA program: keep the count (and sizes) small
+SWEEP_EXAMPLES = 100
 
 
 # --- NumPy references, from the definitions --------------------------------------------------
@@ -145,6 +148,17 @@ small_transposed = conv_transpose2d_configs(
 @example(LayerCase(ConvTranspose2D(1, 2, (3, 2), strides=1, padding=(1, 0), output_padding=(1, 0),
                                    kernel_dilation=(2, 1)), (2, 4, 3, 1)), 2)
 def test_flax_layer_matches_numpy_scatter(case: LayerCase, seed: int) -> None:
+    check_flax_layer_matches_numpy_scatter(case, seed)
+
+
+@pytest.mark.slow
+@settings(deadline=None, max_examples=SWEEP_EXAMPLES)
+@given(small_transposed, st.integers(0, 2**32 - 1))
+def test_flax_layer_matches_numpy_scatter_sweep(case: LayerCase, seed: int) -> None:
+    check_flax_layer_matches_numpy_scatter(case, seed)
+
+
+def check_flax_layer_matches_numpy_scatter(case: LayerCase, seed: int) -> None:
     spec = case.spec
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(case.input_shape).astype(np.float32)
@@ -189,6 +203,17 @@ def adjoint_cases(draw, *, max_kernel: int = 4, max_stride: int = 3, max_dilatio
 @settings(deadline=None, max_examples=VALUE_EXAMPLES)
 @given(adjoint_cases(), st.integers(0, 2**32 - 1))
 def test_adjoint_of_direct_convolution(case, seed: int) -> None:
+    check_adjoint(case, seed)
+
+
+@pytest.mark.slow
+@settings(deadline=None, max_examples=SWEEP_EXAMPLES)
+@given(adjoint_cases(), st.integers(0, 2**32 - 1))
+def test_adjoint_of_direct_convolution_sweep(case, seed: int) -> None:
+    check_adjoint(case, seed)
+
+
+def check_adjoint(case, seed: int) -> None:
     r"""$\langle \mathrm{conv}(x), y \rangle = \langle x, \mathrm{conv\_transpose}(y) \rangle$,
     both sharing ``layer.kernel`` (the HWIO kernel of the direct convolution)."""
     spec, x_shape = case

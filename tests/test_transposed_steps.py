@@ -54,7 +54,7 @@ from symconv.errors import (
 from symconv.experiments import transposed_steps
 from symconv.experiments.transposed_steps import scatter_steps, transpose_matrix_view
 from symconv.models import flax_layer
-from symconv.report.render.math import derivation_latex
+from symconv.report.notation import derivation_latex
 
 X = np.array([[1, 2], [3, 4]])  # assignment Q3(c): the input ...
 KERNEL = np.array([[1, 2], [3, 4]])  # ... and the kernel, stride 1, no padding
@@ -291,8 +291,16 @@ def test_steps_equal_matrix_view_and_gather_reference(case):
     np.testing.assert_array_equal(view.direct(z), correlate(z, w, stride, padding))
 
 
+def kernel_fits_input(case) -> bool:
+    """n >= K on both axes: jaxlib 0.10.2 on CPU can abort the process while compiling a
+    transposed convolution whose kernel is longer than its input (XLA_CPU_CRASH in
+    test_transposed_numpy.py; seen here too, as a crashed xdist worker)."""
+    x, w = case[0], case[1]
+    return all(n >= k for n, k in zip(x.shape, w.shape))
+
+
 @settings(max_examples=FLAX_EXAMPLES, deadline=None)
-@given(transposed_cases())
+@given(transposed_cases().filter(kernel_fits_input))
 def test_steps_equal_flax_and_matrix_view(case):
     x, w, stride, padding, output_padding = case
     final = scatter_steps(x, w, stride, padding, output_padding).final

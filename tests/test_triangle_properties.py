@@ -10,8 +10,11 @@ Each property compares independent sides at a drawn configuration:
 
 The model and compiler sides are computed here with JAX directly (``jax.eval_shape``,
 ``jax.jit(...).lower(...).cost_analysis()``, ``nnx.state``; nothing is compiled), using
-``symconv.checks.xla`` only for ``abstract`` (``nnx.eval_shape``): they do not rely on the helpers they
-check. One property at the end checks the public ``assert_matches_xla`` on the same strategies.
+``symconv.checks.xla`` only for ``abstract`` (``nnx.eval_shape``): they do not rely on the helpers
+they check. One property at the end checks the public ``assert_matches_xla`` on the same strategies.
+
+Tiers: each property lowers a layer per example, so the default tier draws ``FEW`` examples of
+each and a ``slow`` companion (``*_sweep``, other derandomized draws) draws ``MANY``.
 """
 
 from __future__ import annotations
@@ -25,8 +28,8 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv.checks import xla
 from symconv.algebra import AvgPool2D, Conv2D, Dense, MaxPool2D
+from symconv.checks import xla
 from symconv.models import flax_layer
 from symconv.testing import (
     LayerCase,
@@ -35,6 +38,8 @@ from symconv.testing import (
     conv_transpose2d_configs,
     separable_configs,
 )
+
+FEW, MANY = 25, 200  #: examples per property: default tier, slow sweep
 
 
 # --- the model and compiler sides, with JAX directly ------------------------------------------
@@ -108,28 +113,56 @@ def pool_configs(draw, *, max_window: int = 4, max_stride: int = 3, max_extra: i
 # --- the triangle, per layer type ------------------------------------------------------------
 
 
-@settings(deadline=None)
+@settings(max_examples=FEW)
 @given(conv2d_configs())
 def test_conv2d_triangle(case: LayerCase) -> None:
     """Grouped, strided, dilated Conv2D with every padding spelling (incl. asymmetric)."""
     assert_triangle(case.spec, case.input_shape)
 
 
-@settings(deadline=None)
+@pytest.mark.slow
+@settings(max_examples=MANY)
+@given(conv2d_configs())
+def test_conv2d_triangle_sweep(case: LayerCase) -> None:
+    assert_triangle(case.spec, case.input_shape)
+
+
+@settings(max_examples=FEW)
 @given(conv_transpose2d_configs())
 def test_conv_transpose2d_triangle(case: LayerCase) -> None:
     assert_triangle(case.spec, case.input_shape)
 
 
-@settings(deadline=None)
+@pytest.mark.slow
+@settings(max_examples=MANY)
+@given(conv_transpose2d_configs())
+def test_conv_transpose2d_triangle_sweep(case: LayerCase) -> None:
+    assert_triangle(case.spec, case.input_shape)
+
+
+@settings(max_examples=FEW)
 @given(separable_configs())
 def test_separable_conv2d_triangle(case: LayerCase) -> None:
     assert_triangle(case.spec, case.input_shape)
 
 
-@settings(deadline=None)
+@pytest.mark.slow
+@settings(max_examples=MANY)
+@given(separable_configs())
+def test_separable_conv2d_triangle_sweep(case: LayerCase) -> None:
+    assert_triangle(case.spec, case.input_shape)
+
+
+@settings(max_examples=FEW)
 @given(dense_configs())
 def test_dense_triangle(case: LayerCase) -> None:
+    assert_triangle(case.spec, case.input_shape)
+
+
+@pytest.mark.slow
+@settings(max_examples=MANY)
+@given(dense_configs())
+def test_dense_triangle_sweep(case: LayerCase) -> None:
     assert_triangle(case.spec, case.input_shape)
 
 
@@ -155,10 +188,17 @@ def xla_reduce_broadcast_rewrite(spec, h: int, w: int) -> bool:
     return lo == hi >= 1 and k == 2 * lo + 1 and lo == out - 1
 
 
-@settings(deadline=None)
+@settings(max_examples=FEW)
 @given(pool_configs())
 def test_pool_triangle(case: LayerCase) -> None:
     """Max/avg pooling, 'SAME'/'VALID' (XLA's reduce-broadcast corner included)."""
+    assert_triangle(case.spec, case.input_shape)
+
+
+@pytest.mark.slow
+@settings(max_examples=MANY)
+@given(pool_configs())
+def test_pool_triangle_sweep(case: LayerCase) -> None:
     assert_triangle(case.spec, case.input_shape)
 
 

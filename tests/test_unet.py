@@ -5,8 +5,9 @@ import pytest
 import sympy as sp
 from flax import nnx
 
+from symconv.algebra.nets.unet import InvalidUNetInputError, is_valid, output_size
+from symconv.algebra.nets.unet import UNetGraph as Spec
 from symconv.checks import xla
-from symconv.algebra.nets.unet import InvalidUNetInputError, UNetGraph as Spec, is_valid, output_size
 from symconv.models.unet import UNet
 
 
@@ -65,5 +66,5 @@ def test_symbolic_eval_shape_equals_the_algebra(depth):
     n_min = nearest_valid(1, depth)[1]
     model = xla.abstract(lambda: UNet(Spec(base=2, depth=depth), rngs=nnx.Rngs(0)))
     got = xla.output_shape(model, f"B, {2 ** depth}*t + {n_min}, {2 ** depth}*t + {n_min}, 1")
-    t = [s for s in got[1].free_symbols][0]
+    t = next(iter(got[1].free_symbols))
     assert sp.expand(got[1] - output_size(2 ** depth * t + n_min, depth)) == 0

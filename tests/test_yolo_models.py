@@ -11,11 +11,16 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symconv.checks import xla
-from symconv.checks.dims import shape_to_sympy
 from symconv.algebra import Conv2D
-from symconv.algebra.darknet_layers import (DarknetConv, DarknetResidual, Dropout, LeakyReLU,
-                                             Reorg, Reshape, Upsample)
+from symconv.algebra.darknet_layers import (
+    DarknetConv,
+    DarknetResidual,
+    Dropout,
+    LeakyReLU,
+    Reorg,
+    Reshape,
+    Upsample,
+)
 from symconv.algebra.nets.darknet import (
     DARKNET53_TAPS,
     Darknet19Config,
@@ -29,6 +34,8 @@ from symconv.algebra.nets.darknet import (
 )
 from symconv.algebra.nets.yolo import yolov2_graph, yolov3_graph
 from symconv.algebra.nets.yolo_head import box_count, v1_output
+from symconv.checks import xla
+from symconv.checks.dims import shape_to_sympy
 from symconv.errors import SymconvError
 from symconv.models.layers import flax_layer as build_layer
 from symconv.models.units import ConvUnit, ResidualUnit, reorg, upsample
@@ -239,7 +246,7 @@ def test_bad_input_is_a_clear_error(build, match):
 
 @pytest.mark.parametrize("name,n", [("yolov3", 420), ("yolov2", 400), ("yolov1", 416)])
 def test_models_reject_bad_sizes(full, name, n):
-    with pytest.raises(SymconvError, match="multiple of 32|exactly"):
+    with pytest.raises(SymconvError, match=r"multiple of 32|exactly"):
         shapes(full[name], (1, n, n, 3))
 
 
@@ -284,7 +291,7 @@ def test_head_convs(m, anchors, classes, k, stride, bn, act, side, batch):
     depth = anchors * (4 + 1 + classes)
     x = (batch, 8 * side, 8 * side, m)
     for spec in (DarknetConv(m, depth, k, stride, bn, act), Conv2D(m, depth, 1)):
-        layer = xla.abstract(lambda: build_layer(spec, rngs=nnx.Rngs(0)))
+        layer = xla.abstract(lambda: build_layer(spec, rngs=nnx.Rngs(0)))  # noqa: B023 (called here)
         assert xla.param_count(layer) == spec.param_count()
         got = xla.output_shape(layer, x, sympy=False)[1:]
         assert got == tuple(spec.output_shape(x[1:])) and got[-1] == depth

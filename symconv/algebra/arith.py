@@ -8,14 +8,14 @@ Results are handed back as ``int`` when they are concrete (:func:`out`).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Union
 
 import sympy as sp
 
 from symconv.errors import NonIntegerError, NonPositiveSizeError, SymconvError
 
-Dim = Union[int, sp.Expr]
+Dim = int | sp.Expr
 
 
 def is_concrete(*xs: object) -> bool:
@@ -27,7 +27,8 @@ def as_dim(value: object, what: str, *, allow_zero: bool = False) -> Dim:
     """Validate one size: a Python int or an integer-valued SymPy expression.
 
     Raises :class:`NonIntegerError` for floats, bools, strings and non-integer expressions, and
-    :class:`NonPositiveSizeError` for a value that is provably ``< 1`` (``< 0`` with ``allow_zero``).
+    :class:`NonPositiveSizeError` for a value that is provably ``< 1`` (``< 0`` with
+    ``allow_zero``).
     """
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, sp.Expr)):
         raise NonIntegerError(

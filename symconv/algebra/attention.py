@@ -29,8 +29,15 @@ import sympy as sp
 from symconv.algebra.arith import Dim, as_dim, is_concrete, mod
 from symconv.algebra.conv import check_bool
 from symconv.algebra.embedding import sequence_of
-from symconv.algebra.formula import (BIASES, FLOPS_EXACT, MACS_DENSE, TRANSCENDENTALS, WEIGHTS,
-                                     FormulaBuilder, Formulas)
+from symconv.algebra.formula import (
+    BIASES,
+    FLOPS_EXACT,
+    MACS_DENSE,
+    TRANSCENDENTALS,
+    WEIGHTS,
+    FormulaBuilder,
+    Formulas,
+)
 from symconv.algebra.layer import Layer, same_size
 from symconv.algebra.symbols import B, Lk, Lq, d, dkv, dq, h
 from symconv.errors import SymconvError

@@ -149,7 +149,7 @@ class ResidualBlock(Composite):
         parts = [Part("main", self.main(), x)]
         if self.projection() is not None:
             parts.append(Part("projection", self.projection(), x))
-        return parts + [Part("add", Add(), y), Part("relu", ReLU(), y)]
+        return [*parts, Part("add", Add(), y), Part("relu", ReLU(), y)]
 
     def param_parts(self) -> list[Part]:
         return [Part(n, s, ()) for n, s in (("main", self.main()),

@@ -41,7 +41,27 @@ from symconv.algebra.layer import Layer, spatial_input
 from symconv.algebra.padding import PaddingLike, normalize_padding
 from symconv.algebra.receptive import Window
 from symconv.algebra.symbols import (
-    D, G, H, K, M, N, O, P_hi, P_lo, P_tot, S, T, B, Ho, Kh, Kw, Th, Tw, W, Wo, r,
+    B,
+    D,
+    G,
+    H,
+    Ho,
+    K,
+    Kh,
+    Kw,
+    M,
+    N,
+    O,
+    P_hi,
+    P_lo,
+    P_tot,
+    S,
+    T,
+    Th,
+    Tw,
+    W,
+    Wo,
+    r,
 )
 from symconv.algebra.taps import by_residue, missed_taps, missed_taps_mod, mu
 from symconv.errors import (
@@ -126,7 +146,8 @@ def axis_formulas(f: FormulaBuilder, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, 
         lo = f.add(f"pad_lo_{tag}", f"padding before, {axis}", P_lo, SAME_LO, {P_tot: total},
                    **_via(special, "lo", f"a function of {n_sym} mod {s}"))
         hi = f.add(f"pad_hi_{tag}", f"padding after, {axis}", P_hi, SAME_HI,
-                   {P_tot: total, P_lo: lo}, **_via(special, "hi", f"a function of {n_sym} mod {s}"))
+                   {P_tot: total, P_lo: lo},
+                   **_via(special, "hi", f"a function of {n_sym} mod {s}"))
     else:
         special = None
         lo, hi = (0, 0) if pads == "VALID" else pads

@@ -280,7 +280,7 @@ class DarknetResidual(Composite):
     def named_parts(self, in_shape: Sequence[Dim]) -> list[Part]:
         parts = self.stack().named_parts(in_shape)
         y = tuple(parts[-1].layer.output_shape(parts[-1].in_shape))
-        return parts + [Part("add", Add(), y)]
+        return [*parts, Part("add", Add(), y)]
 
     def param_parts(self) -> list[Part]:
         return self.stack().param_parts()

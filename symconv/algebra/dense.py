@@ -15,8 +15,14 @@ import sympy as sp
 from symconv.algebra.arith import Dim, as_dim
 from symconv.algebra.conv import check_bool
 from symconv.algebra.elementwise import element_symbols
-from symconv.algebra.formula import (BIASES, FLOPS_EXACT, MACS_DENSE, WEIGHTS, FormulaBuilder,
-                                     Formulas)
+from symconv.algebra.formula import (
+    BIASES,
+    FLOPS_EXACT,
+    MACS_DENSE,
+    WEIGHTS,
+    FormulaBuilder,
+    Formulas,
+)
 from symconv.algebra.layer import Layer, ParameterFree, dims_of, same_size
 from symconv.algebra.symbols import B, F, U
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import sympy as sp
 
@@ -26,7 +26,7 @@ from symconv.algebra.arith import Conditions, Dim, out
 from symconv.algebra.tidy import tidy
 from symconv.errors import SymconvError
 
-Value = Union[int, sp.Basic, tuple]
+Value = int | sp.Basic | tuple
 _UNSET: Any = object()
 
 #: the left-hand sides of the quantities (what a derivation prints)

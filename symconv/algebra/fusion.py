@@ -24,8 +24,15 @@ from symconv.algebra.attention import MultiHeadAttention, check_heads
 from symconv.algebra.composite import Composite, Part
 from symconv.algebra.elementwise import ACTIVATIONS
 from symconv.algebra.embedding import sequence_of
-from symconv.algebra.formula import (BIASES, FLOPS_EXACT, MACS_DENSE, TRANSCENDENTALS, WEIGHTS,
-                                     FormulaBuilder, Formulas)
+from symconv.algebra.formula import (
+    BIASES,
+    FLOPS_EXACT,
+    MACS_DENSE,
+    TRANSCENDENTALS,
+    WEIGHTS,
+    FormulaBuilder,
+    Formulas,
+)
 from symconv.algebra.layer import Layer, Shape, same_size
 from symconv.algebra.symbols import B, L, d
 from symconv.errors import ShapeMismatchError

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from symconv.algebra.arith import Dim, as_dim, out
-from symconv.algebra.formula import Formulas, FormulaBuilder
+from symconv.algebra.formula import FormulaBuilder, Formulas
 from symconv.errors import InvalidConventionError, ShapeMismatchError, SymconvError
 
 CONVENTIONS = ("dense", "exact")

@@ -27,8 +27,14 @@ import sympy as sp
 
 from symconv.algebra.arith import Dim, as_dim
 from symconv.algebra.elementwise import element_symbols
-from symconv.algebra.formula import (BIASES, FLOPS_EXACT, TRANSCENDENTALS, WEIGHTS, FormulaBuilder,
-                                     Formulas)
+from symconv.algebra.formula import (
+    BIASES,
+    FLOPS_EXACT,
+    TRANSCENDENTALS,
+    WEIGHTS,
+    FormulaBuilder,
+    Formulas,
+)
 from symconv.algebra.layer import Layer, dims_of, same_size
 from symconv.algebra.symbols import B, C, d
 

@@ -11,12 +11,10 @@ so an even total splits evenly and an odd one puts the extra pixel at the end (h
 
 from __future__ import annotations
 
-from typing import Union
-
 from symconv.algebra.arith import Dim, as_dim, ceildiv, floordiv, out, smax
 from symconv.errors import InvalidPaddingError, SymconvError
 
-PaddingLike = Union[str, int, tuple]
+PaddingLike = str | int | tuple
 Pads = tuple[tuple[Dim, Dim], tuple[Dim, Dim]]
 
 

@@ -23,7 +23,7 @@ from symconv.algebra.formula import FLOPS_EXACT, FormulaBuilder, Formulas, evalu
 from symconv.algebra.layer import ParameterFree, dims_of
 from symconv.algebra.padding import PaddingLike, normalize_padding
 from symconv.algebra.receptive import Window
-from symconv.algebra.symbols import B, C, H, W, Ho, Kh, Kw, Wo
+from symconv.algebra.symbols import B, C, H, Ho, Kh, Kw, W, Wo
 
 MAX_POOL_FLOPS = B * Ho * Wo * C * (Kh * Kw - 1)
 AVG_POOL_FLOPS = B * Ho * Wo * C * Kh * Kw

@@ -119,7 +119,7 @@ def step(field: Field, window: Window) -> Field:
     ($P = \prod u$ outputs: the pattern repeats, shifted by $P j$ input pixels)."""
     if field.is_global:
         return GLOBAL
-    chain = field.windows + (window,)
+    chain = (*field.windows, window)
     if window.upsample == 1:
         jump = out(field.jump * window.stride)
     else:

@@ -9,19 +9,20 @@ depth multiplier $\alpha_d$) followed by a pointwise $1 \times 1$ convolution:
 
 where $O_h \times O_w$ is the *output* size of the depthwise stage (stride applies there). Against
 the standard convolution ($K^2 M N$ weights, $O_h O_w K^2 M N$ MACs), without biases and with
-$\alpha_d = 1$, SymPy derives the ratio $\frac{1}{N} + \frac{1}{K^2}$ (:meth:`SeparableConv2D.ratio`).
+$\alpha_d = 1$, SymPy derives the ratio $\frac{1}{N} + \frac{1}{K^2}$
+(:meth:`SeparableConv2D.ratio`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sympy as sp
 
 from symconv.algebra.arith import Dim, as_dim, out
-from symconv.algebra.conv import Conv2D, check_bool
 from symconv.algebra.composite import Composite, Part
+from symconv.algebra.conv import Conv2D, check_bool
 from symconv.algebra.padding import PaddingLike
 from symconv.errors import SymconvError
 
@@ -67,8 +68,8 @@ class SeparableConv2D(Composite):
 
     def __post_init__(self) -> None:
         check_bool(self.use_bias, f"{self.label}: use_bias")
-        self.depthwise  # validates every argument, naming this layer
-        self.pointwise
+        self.depthwise  # noqa: B018 (building it validates every argument, naming this layer)
+        self.pointwise  # noqa: B018
 
     def _named(self, stage: str, build):
         """Run ``build``; a SymconvError from a stage is re-raised naming this layer."""

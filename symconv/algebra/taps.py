@@ -7,7 +7,8 @@ multiply-accumulate, and XLA's HLO cost analysis does not count it. Because both
 high padding are *corners* of the $(o, k)$ lattice, the taps lost on each side are
 
 .. math::  \mu(p; K, S, D, n) = \#\{(a, k) \in [0, n) \times [0, K) : aS + kD < p\}
-           = \sum_{k=0}^{\min(K, \lceil p/D \rceil) - 1} \min\!\left(n, \left\lceil \frac{p - kD}{S} \right\rceil\right),
+           = \sum_{k=0}^{\min(K, \lceil p/D \rceil) - 1}
+             \min\!\left(n, \left\lceil \frac{p - kD}{S} \right\rceil\right),
 
 a sum with at most $\lceil p / D \rceil$ terms that does not grow with the image. For $S = D = 1$
 and $n \ge p$ it is $m p - m(m-1)/2$ with $m = \min(K, p)$, i.e. $p(p+1)/2$ when $p \le K$.
@@ -88,7 +89,7 @@ def lhs_dilated_taps(n: Dim, k: Dim, l: Dim, d: Dim, lo: Dim, hi: Dim,
                - missed_taps(d * (k - 1) - hi, k, l, d, n, conds))
 
 
-class mu(sp.Function):  # noqa: N801  (the symbol of the formulas)
+class mu(sp.Function):  # lower case: the symbol of the formulas
     r"""$\mu(p; K, S, D, n)$ as a SymPy function: it evaluates to :func:`missed_taps` when every
     argument is an integer and stays a symbol otherwise; printed $\mu(p)$ (the other arguments
     are those of the layer it appears in)."""

@@ -33,10 +33,22 @@ from symconv.algebra.attention import MultiHeadAttention, check_heads
 from symconv.algebra.composite import Graph, Part
 from symconv.algebra.conv import check_bool
 from symconv.algebra.elementwise import ACTIVATIONS, Add, check_activation
-from symconv.algebra.embedding import (Embedding, PaddingMask, PositionalEmbedding, sequence_of,
-                                       tokens_of)
-from symconv.algebra.formula import (BIASES, FLOPS_EXACT, MACS_DENSE, TRANSCENDENTALS, WEIGHTS,
-                                     FormulaBuilder, Formulas)
+from symconv.algebra.embedding import (
+    Embedding,
+    PaddingMask,
+    PositionalEmbedding,
+    sequence_of,
+    tokens_of,
+)
+from symconv.algebra.formula import (
+    BIASES,
+    FLOPS_EXACT,
+    MACS_DENSE,
+    TRANSCENDENTALS,
+    WEIGHTS,
+    FormulaBuilder,
+    Formulas,
+)
 from symconv.algebra.layer import Layer, ParameterFree, Shape
 from symconv.algebra.normalization import LayerNorm
 from symconv.algebra.symbols import B, L, d, dff

@@ -29,14 +29,26 @@ import sympy as sp
 
 from symconv.algebra.arith import Dim, as_dim, is_concrete, out, smax
 from symconv.algebra.conv import BIAS_ADDS, check_bool, on_axis, pair
-from symconv.algebra.formula import (BIASES, FLOPS_DENSE, FLOPS_EXACT, MACS_DENSE, MACS_EXACT,
-                                     WEIGHTS, FormulaBuilder, Formulas)
+from symconv.algebra.formula import (
+    BIASES,
+    FLOPS_DENSE,
+    FLOPS_EXACT,
+    MACS_DENSE,
+    MACS_EXACT,
+    WEIGHTS,
+    FormulaBuilder,
+    Formulas,
+)
 from symconv.algebra.layer import Layer, spatial_input
 from symconv.algebra.receptive import Window
-from symconv.algebra.symbols import (B, D, H, Ho, K, Kh, Kw, M, N, P, P_o, S, T, Th, Tw, W, Wo)
+from symconv.algebra.symbols import B, D, H, Ho, K, Kh, Kw, M, N, P, P_o, S, T, Th, Tw, W, Wo
 from symconv.algebra.taps import mu
-from symconv.errors import (InvalidPaddingError, KernelLargerThanInputError,
-                            OutputPaddingTooLargeError, SymconvError)
+from symconv.errors import (
+    InvalidPaddingError,
+    KernelLargerThanInputError,
+    OutputPaddingTooLargeError,
+    SymconvError,
+)
 
 OUT_SIZE = (H - 1) * S - 2 * P + D * (K - 1) + P_o + 1
 TAPS = H * K - mu(P, K, S, D, H) - mu(P - P_o, K, S, D, H)
@@ -100,7 +112,8 @@ class ConvTranspose2D(Layer):
             )
 
     def lax_padding(self) -> tuple[tuple[Dim, Dim], tuple[Dim, Dim]]:
-        r"""Padding for ``lax.conv_transpose``/``nnx.ConvTranspose``: $(D(K-1)-P,\ D(K-1)-P+P_o)$."""
+        r"""Padding for ``lax.conv_transpose``/``nnx.ConvTranspose``:
+        $(D(K-1)-P,\ D(K-1)-P+P_o)$."""
         pads = []
         for i in range(2):
             k, d = self.kernel_size[i], self.kernel_dilation[i]

@@ -38,7 +38,7 @@ no integer division per tap. Order 0 maps its single rounded index directly, so 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

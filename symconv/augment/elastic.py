@@ -26,7 +26,7 @@ mask is integer (or bool) ``(H, W)`` or ``(H, W, 1)``, a batch of them ``(N, H, 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

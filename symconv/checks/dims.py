@@ -9,7 +9,7 @@ JAX prints a dimension expression as text such as ``- floordiv(- H, 2)`` or
 from __future__ import annotations
 
 import ast
-from typing import Mapping
+from collections.abc import Mapping
 
 import sympy as sp
 

@@ -9,18 +9,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from symconv.checks import xla
 from symconv.algebra import AvgPool2D, Conv2D, MaxPool2D, SeparableConv2D, Stack
 from symconv.algebra.layer import Layer, check_convention
 from symconv.algebra.padding import same_pads
+from symconv.checks import xla
 from symconv.errors import SymconvError
 from symconv.models.layers import flax_layer
 
@@ -105,7 +105,8 @@ def gradient_support(spec: Stack, in_shape: Sequence[int], unit: Sequence[int]
 
 
 def predicted_window(size, jump, start, index: int, n: int) -> tuple[int, int]:
-    r"""Input interval of output ``index``: $\text{start} + i j \pm (r-1)/2$, clipped to $[0, n)$."""
+    r"""Input interval of output ``index``: $\text{start} + i j \pm (r-1)/2$, clipped to
+    $[0, n)$."""
     centre = start + index * jump
     lo, hi = centre - (size - 1) / 2, centre + (size - 1) / 2
     return max(0, int(np.ceil(float(lo)))), min(n - 1, int(np.floor(float(hi))))

@@ -178,7 +178,7 @@ class _Once:
             self._done = True
             try:
                 run()
-            except Exception as e:  # noqa: BLE001 - a check that cannot run must not stop the user
+            except Exception as e:  # a check that cannot run must not stop the user
                 warnings.warn(f"symconv's self-check of XLA's counting rules could not run: "
                               f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                               SymconvWarning, stacklevel=3)

@@ -7,13 +7,13 @@ shape, the parameter count and the FLOPs (exact convention) all match to the uni
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from flax import nnx
 
-from symconv.checks import xla
 from symconv.algebra.layer import Layer
+from symconv.checks import xla
 from symconv.errors import SymconvError
 from symconv.models.layers import flax_layer
 

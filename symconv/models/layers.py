@@ -20,8 +20,15 @@ from flax import nnx
 
 from symconv.algebra.composite import Stack
 from symconv.algebra.conv import Conv2D
-from symconv.algebra.darknet_layers import (DarknetConv, DarknetResidual, Dropout, LeakyReLU,
-                                             Reorg, Reshape, Upsample)
+from symconv.algebra.darknet_layers import (
+    DarknetConv,
+    DarknetResidual,
+    Dropout,
+    LeakyReLU,
+    Reorg,
+    Reshape,
+    Upsample,
+)
 from symconv.algebra.dense import Dense, Flatten
 from symconv.algebra.elementwise import Activation, ReLU, Softmax
 from symconv.algebra.layer import Layer
@@ -31,8 +38,7 @@ from symconv.algebra.pooling import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from symconv.algebra.separable import SeparableConv2D
 from symconv.algebra.transposed import ConvTranspose2D
 from symconv.errors import SymconvError
-from symconv.models.units import (ConvUnit, Lambda, ResidualUnit, pixel_shuffle, reorg,
-                                  upsample)
+from symconv.models.units import ConvUnit, Lambda, ResidualUnit, pixel_shuffle, reorg, upsample
 
 
 def _concrete(spec: Layer) -> None:

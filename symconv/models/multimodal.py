@@ -10,17 +10,16 @@ are masked out of attention and of the mean pooling, so they do not change the o
 
 from __future__ import annotations
 
-
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from symconv.algebra.nets.multimodal import (MultiModalConfig)
 from symconv.algebra.embedding import SequenceTooLongError
+from symconv.algebra.nets.densenet import DenseNetConfig
+from symconv.algebra.nets.multimodal import MultiModalConfig
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.densenet import DenseNet
 from symconv.models.layers import ACTIVATION_FUNCTIONS
-from symconv.algebra.nets.densenet import DenseNetConfig
 
 __all__ = ["DenseNetFeatures", "MultiModalDenseNet", "TextEncoder", "masked_mean"]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import nnx
 
+from symconv.algebra.layer import Layer
 from symconv.algebra.nets.darknet import (
     DARKNET19_PASSTHROUGH,
     DARKNET53_TAPS,
@@ -33,14 +34,20 @@ from symconv.algebra.nets.darknet import (
     darknet53_stack,
     yolov1_stack,
 )
-from symconv.algebra.layer import Layer
 from symconv.algebra.nets.yolo import YoloV2Graph, YoloV3Graph, check_yolo_input
 from symconv.errors import ShapeMismatchError
 from symconv.models.layers import flax_layer
 from symconv.models.units import reorg, upsample
 
-__all__ = ["YoloV1", "Darknet19", "YoloV2", "Darknet53", "Darknet53Backbone", "YoloV3",
-           "StackNet"]
+__all__ = [
+    "Darknet19",
+    "Darknet53",
+    "Darknet53Backbone",
+    "StackNet",
+    "YoloV1",
+    "YoloV2",
+    "YoloV3",
+]
 
 
 class StackNet(nnx.Module):

@@ -20,8 +20,8 @@ from symconv.algebra.composite import Composite
 from symconv.algebra.formula import Formula
 from symconv.algebra.layer import Layer
 from symconv.errors import SymconvError
+from symconv.report.notation import to_latex
 from symconv.report.proof import Derivation, Step
-from symconv.report.render.math import to_latex
 
 
 def formula_steps(f: Formula) -> list[Step]:

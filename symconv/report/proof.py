@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
-from fractions import Fraction
-from typing import Any, Callable, Iterable, Mapping, Sequence
-
-import sympy as sp
+from typing import Any
 
 from symconv.errors import SymconvError
 from symconv.report.values import (  # noqa: F401  (re-exported: claims are built from them)
@@ -39,7 +36,7 @@ from symconv.report.values import (  # noqa: F401  (re-exported: claims are buil
 )
 
 
-class Verdict(str, enum.Enum):
+class Verdict(str, enum.Enum):  # noqa: UP042 (StrEnum would change str())
     VERIFIED = "verified"
     REFUTED = "refuted"
     DERIVED = "derived"
@@ -70,7 +67,7 @@ class Derivation:
     assumptions: tuple[str, ...] = ()
 
     def _repr_latex_(self) -> str:
-        from symconv.report.render.math import derivation_latex
+        from symconv.report.notation import derivation_latex
 
         return "$$" + derivation_latex(self) + "$$"
 

@@ -6,9 +6,9 @@ import hashlib
 import importlib.util
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from symconv.errors import SymconvError
 from symconv.report.proof import Proof, Verdict

@@ -5,10 +5,11 @@ exact equality (:func:`values_equal`). Shared by the proof data and the renderer
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any
 
 import sympy as sp
 

@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from symconv.algebra.parse import parse_shape
 from symconv.algebra.composite import StackTable
+from symconv.algebra.parse import parse_shape
 from symconv.checks import xla
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.registry import MODELS, get
-from symconv.report.render.math import to_text
+from symconv.report.notation import to_text
 
 CONVENTIONS = ("dense", "exact")
 ENGINES = ("algebra", "trace")

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-
+from symconv.algebra.arith import Dim
+from symconv.algebra.composite import Stack
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.dense import Dense, Flatten
 from symconv.algebra.elementwise import ReLU, Softmax
 from symconv.algebra.pooling import GlobalAvgPool2D
 from symconv.algebra.separable import SeparableConv2D
-from symconv.algebra.composite import Stack
-from symconv.algebra.arith import Dim
 from symconv.errors import SymconvError
 
 HEADS = ("flatten", "gap", "reduce")
@@ -55,16 +54,16 @@ class AssignmentConfig:
             raise SymconvError("AssignmentConfig: in_features must be >= 1")
 
     @classmethod
-    def standard(cls, **override) -> "AssignmentConfig":
+    def standard(cls, **override) -> AssignmentConfig:
         """Q1(B): all three convolutions standard."""
         return cls(**override)
 
     @classmethod
-    def mobilenet_style(cls, **override) -> "AssignmentConfig":
+    def mobilenet_style(cls, **override) -> AssignmentConfig:
         """Q1(C): layers 2 and 3 depthwise separable."""
         return cls(**{"separable": (False, True, True), **override})
 
-    def at(self, h: Dim, w: Dim) -> "AssignmentConfig":
+    def at(self, h: Dim, w: Dim) -> AssignmentConfig:
         return replace(self, input_hw=(h, w))
 
 

@@ -16,14 +16,21 @@ pads one row and column at the high end, so it gives $\lceil n/2 \rceil$ (= $n/2
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from symconv.algebra.arith import Dim, is_concrete
 from symconv.algebra.composite import Stack
 from symconv.algebra.conv import check_bool
-from symconv.algebra.darknet_layers import (DarknetConv, DarknetResidual, Dropout, LeakyReLU,
-                                             Reshape, check_int, check_real)
+from symconv.algebra.darknet_layers import (
+    DarknetConv,
+    DarknetResidual,
+    Dropout,
+    LeakyReLU,
+    Reshape,
+    check_int,
+    check_real,
+)
 from symconv.algebra.dense import Dense, Flatten
 from symconv.algebra.elementwise import Softmax
 from symconv.algebra.nets.yolo_head import anchor_depth, v1_depth, v1_output

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
+from symconv.algebra.blocks import DenseBlock, transition
+from symconv.algebra.composite import Stack
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.dense import Dense
 from symconv.algebra.elementwise import ReLU, Softmax
 from symconv.algebra.normalization import BatchNorm
 from symconv.algebra.pooling import GlobalAvgPool2D, MaxPool2D
-from symconv.algebra.composite import Stack
-from symconv.algebra.blocks import DenseBlock, transition
 from symconv.errors import SymconvError
 
 PUBLISHED_PARAMS = {  # torchvision / the authors' Torch models, parameters incl. batch norm

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
+from symconv.algebra.composite import Stack
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.dense import Dense
 from symconv.algebra.elementwise import ReLU, Softmax
 from symconv.algebra.normalization import BatchNorm
 from symconv.algebra.pooling import GlobalAvgPool2D
-from symconv.algebra.composite import Stack
 from symconv.errors import SymconvError
 
 #: (pointwise output channels, depthwise stride) of the 13 separable blocks (Table 1).

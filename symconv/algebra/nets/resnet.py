@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
+from symconv.algebra.blocks import ResidualBlock
+from symconv.algebra.composite import Stack
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.dense import Dense
 from symconv.algebra.elementwise import ReLU, Softmax
 from symconv.algebra.normalization import BatchNorm
 from symconv.algebra.pooling import GlobalAvgPool2D, MaxPool2D
-from symconv.algebra.composite import Stack
-from symconv.algebra.blocks import ResidualBlock
 from symconv.errors import SymconvError
 
 PUBLISHED_PARAMS = {"resnet18": 11_689_512, "resnet50": 25_557_032}

@@ -18,15 +18,15 @@ The paper's tile: $572 \to 388$.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import sympy as sp
 
 from symconv.algebra.arith import Dim, as_dim, is_concrete, out
+from symconv.algebra.composite import Graph
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.elementwise import ReLU
-from symconv.algebra.composite import Graph
 from symconv.algebra.layer import Layer, Shape
 from symconv.algebra.pooling import MaxPool2D
 from symconv.algebra.transposed import ConvTranspose2D
@@ -49,7 +49,7 @@ def _chain(n: Dim, depth: int, padded: bool):
     u = out(e - shrink)
     bottom = u
     ups = []
-    for i in reversed(range(depth)):
+    for _i in reversed(range(depth)):
         u = out(2 * u - shrink)
         ups.append(u)
     return skips, bottom, ups[::-1], conds

@@ -17,9 +17,16 @@ from symconv.algebra.composite import Graph, Part
 from symconv.algebra.conv import Conv2D
 from symconv.algebra.darknet_layers import DarknetConv, Reorg, Upsample
 from symconv.algebra.layer import Layer, Shape, dims_of
-from symconv.algebra.nets.darknet import (DARKNET19_PASSTHROUGH, DARKNET53_TAPS, NETWORK_STRIDE,
-                                          YoloV2Config, YoloV3Config, darknet19_stack,
-                                          darknet53_stack, scaled)
+from symconv.algebra.nets.darknet import (
+    DARKNET19_PASSTHROUGH,
+    DARKNET53_TAPS,
+    NETWORK_STRIDE,
+    YoloV2Config,
+    YoloV3Config,
+    darknet19_stack,
+    darknet53_stack,
+    scaled,
+)
 from symconv.algebra.nets.yolo_head import grid_sizes
 from symconv.errors import ShapeMismatchError, SymconvError
 

@@ -23,7 +23,7 @@ $\tfrac12$; per-class logistic outputs (v3) are independent, so any subset of th
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import sympy as sp
 
@@ -44,7 +44,8 @@ def v1_output(grid: Dim = 7, boxes: Dim = 2, classes: Dim = 20) -> tuple[Dim, Di
 
 
 def anchor_depth(anchors: Dim = 3, classes: Dim = 80) -> Dim:
-    r"""Channels per cell of YOLOv2/v3: $B(5 + C)$ (4 offsets, objectness, $C$ scores per anchor)."""
+    r"""Channels per cell of YOLOv2/v3: $B(5 + C)$ (4 offsets, objectness, $C$ scores per
+    anchor)."""
     b, c = as_dim(anchors, "anchors per cell B"), as_dim(classes, "classes C")
     return out(b * (5 + c))
 

@@ -53,7 +53,7 @@ def scoped_class(cls: type) -> type | None:
                 kwargs["pytree"] = bool(cls._pytree__is_pytree)
             try:
                 sub = type(cls)(cls.__name__, (cls,), namespace, **kwargs)
-            except Exception:  # noqa: BLE001 - a class Flax cannot subclass: trace it unscoped
+            except Exception:  # a class Flax cannot subclass: trace it unscoped
                 sub = None
         _SCOPED[cls] = sub
         return sub

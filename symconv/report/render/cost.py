@@ -13,8 +13,8 @@ import json
 from typing import Any
 
 from symconv.errors import SymconvError
+from symconv.report.notation import derivation_latex, derivation_markdown, step_text, to_latex
 from symconv.report.proof import Derivation
-from symconv.report.render.math import derivation_latex, derivation_markdown, step_text, to_latex
 from symconv.report.render.tables import stack_latex, stack_markdown
 
 COST_FORMATS = ("table", "markdown", "latex", "json")
@@ -91,7 +91,7 @@ def _trace_table(report: Any, fmt: str) -> str:
             cells = [r.path.replace("_", "\\_"), count(r.params).replace(",", "{,}")] + [
                 "$" + to_latex(v) + "$" for v in (getattr(r, key), r.flops)]
             lines.append(" & ".join(cells) + " \\\\")
-        return "\n".join(lines + ["\\bottomrule", "\\end{tabular}"])
+        return "\n".join([*lines, "\\bottomrule", "\\end{tabular}"])
     return "\n".join(_aligned(columns, body))
 
 

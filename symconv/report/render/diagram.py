@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from symconv.algebra.composite import Graph
+from symconv.algebra.composite import Graph, Stack
 from symconv.algebra.layer import Layer
-from symconv.algebra.composite import Stack
 from symconv.errors import SymconvError
 
 _PALETTE = ("#dbe9f6", "#dff0d8", "#fcf3cf", "#f6dde5", "#e8e0f5", "#e0f2f1")

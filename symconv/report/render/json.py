@@ -4,10 +4,10 @@ timestamps. Values appear twice: as plain text and as LaTeX math."""
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
+from symconv.report.notation import step_latex, to_latex, to_text
 from symconv.report.proof import Check, Claim, Proof, Table, Verdict
-from symconv.report.render.math import step_latex, to_latex, to_text
 
 
 def summary_counts(proofs: Sequence[Proof]) -> dict[str, int]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from symconv.errors import SymconvError
+from symconv.report.notation import derivation_latex, human, to_latex
 from symconv.report.proof import Claim, Proof, Verdict
 from symconv.report.render.json import summary_counts
 from symconv.report.render.markdown import CONVENTIONS
-from symconv.report.render.math import derivation_latex, human, to_latex
 from symconv.report.render.tables import table_latex
 
 INSTALL_HINT = ("install pdflatex to get report.pdf (Debian/Ubuntu: apt-get install "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
+from symconv.report.notation import derivation_latex, human, to_latex
 from symconv.report.proof import Claim, Proof, Verdict
 from symconv.report.render.json import summary_counts
-from symconv.report.render.math import derivation_latex, human, to_latex
 from symconv.report.render.tables import table_markdown
 
 CONVENTIONS = """\

@@ -11,8 +11,8 @@ from decimal import Decimal
 import sympy as sp
 
 from symconv.algebra.composite import StackTable
+from symconv.report.notation import text_escape, to_latex
 from symconv.report.proof import Table
-from symconv.report.render.math import text_escape, to_latex
 
 COLUMNS = (
     ("layer", "name"), ("kind", "kind"), ("output", "output_shape"), ("weights", "weights"),

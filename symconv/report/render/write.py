@@ -1,5 +1,6 @@
 """Render proofs into a report directory: ``report.md``, ``report.json``, ``report.tex`` and
-``figures/`` (the PDF is compiled from the ``.tex`` by :func:`symconv.report.render.latex.compile_pdf`)."""
+``figures/`` (the PDF is compiled from the ``.tex`` by
+:func:`symconv.report.render.latex.compile_pdf`)."""
 
 from __future__ import annotations
 

@@ -132,7 +132,8 @@ class DataParallel:
 
         ``out_specs=None`` leaves the outputs' shardings to XLA's propagation (a batch-parallel
         forward pass comes out sharded on the batch axis)."""
-        to = lambda spec: jax.tree.map(self.sharding, spec)
+        def to(spec):
+            return jax.tree.map(self.sharding, spec)
         kwargs = {} if out_specs is None else {"out_shardings": to(out_specs)}
         return jax.jit(fn, in_shardings=tuple(to(s) for s in in_specs),
                        donate_argnums=tuple(donate_argnums), **kwargs)

@@ -9,9 +9,10 @@ Markdown, LaTeX and JSON reports, the tables and ``symconv derive`` all format v
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
