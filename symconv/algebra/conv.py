@@ -21,6 +21,7 @@ term with a bias).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -120,8 +121,13 @@ _AXES = {"height": (H, Ho, Th, "h"), "width": (W, Wo, Tw, "w")}
 def on_axis(general: sp.Basic, rule: dict) -> sp.Basic:
     """A general formula written for the height axis, rewritten for another axis's symbols
     (without SymPy re-evaluating it, so it reads as stated)."""
+    return _on_axis(general, tuple(rule.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _on_axis(general: sp.Basic, rule: tuple) -> sp.Basic:
     with sp.evaluate(False):
-        return general.xreplace(rule)
+        return general.xreplace(dict(rule))
 
 
 def axis_formulas(f: FormulaBuilder, axis: str, n: Dim, k: Dim, s: Dim, d: Dim, pads,

@@ -16,11 +16,15 @@ layer's error, one SymPy cannot decide on symbolic sizes is returned with the re
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
 
 from symconv.algebra.arith import Conditions, Dim, out
 from symconv.algebra.tidy import tidy
@@ -52,15 +56,88 @@ QUANTITIES = ("weights", "biases", "macs_dense", "macs_exact", "flops_dense", "f
 def evaluate(general: sp.Basic, subs: Mapping[sp.Symbol, Value] | Iterable) -> Value:
     r"""``general`` with ``subs`` put in, as an ``int`` when concrete, else a tidied expression.
 
+    When every symbol gets an integer the formula is evaluated by a function compiled from it
+    once (:func:`compiled`: the same expression, in exact rational arithmetic); otherwise by
+    SymPy substitution.
+
     >>> from symconv.algebra.symbols import H, K, S
     >>> evaluate(sp.floor((H - K) / S) + 1, {H: 128, K: 5, S: 2})
     62
     """
-    rule = {s: sp.sympify(v) for s, v in dict(subs).items()}
+    subs = dict(subs)
+    fast = _evaluate_integers(general, subs)
+    if fast is not None:
+        return fast
+    rule = {s: sp.sympify(v) for s, v in subs.items()}
     value = general.xreplace(rule)
     if isinstance(value, sp.Tuple):
         return tuple(_finish(v) for v in value)
     return _finish(value)
+
+
+class _ExactPrinter(PythonCodePrinter):
+    """Python code whose arithmetic stays exact on :class:`~fractions.Fraction` arguments."""
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        return f"Fraction({expr.p}, {expr.q})"
+
+    def _print_Half(self, expr) -> str:
+        return "Fraction(1, 2)"
+
+    def _print_mu(self, expr) -> str:
+        return "mu(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+
+def _mu(p, k, s, d, n) -> int:
+    from symconv.algebra.taps import missed_taps
+
+    return missed_taps(*(int(v) for v in (p, k, s, d, n)))
+
+
+_NAMESPACE = {"Fraction": Fraction, "floor": math.floor, "ceil": math.ceil, "mu": _mu,
+              "Max": max, "Min": min, "math": math}
+
+
+@functools.lru_cache(maxsize=4096)
+def compiled(general: sp.Basic, symbols: tuple[sp.Symbol, ...]):
+    """``general`` as a Python function of ``symbols`` (exact on Fractions), or ``None`` when
+    it holds something the compiled path does not support (sums, unknown functions)."""
+    if general.has(sp.Sum) or not general.free_symbols <= set(symbols):
+        return None
+    try:
+        return sp.lambdify(symbols, general, modules=[_NAMESPACE], printer=_ExactPrinter)
+    except (NotImplementedError, SyntaxError, TypeError):  # not printable as Python
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _symbols(general: sp.Basic) -> tuple[sp.Symbol, ...]:
+    return tuple(sorted(general.free_symbols, key=str))
+
+
+def _evaluate_integers(general: sp.Basic, subs: dict) -> Value | None:
+    """The compiled path: every symbol of ``general`` bound to a Python int."""
+    if not isinstance(general, sp.Basic) or isinstance(general, sp.Tuple):
+        return None
+    symbols = _symbols(general)
+    values = [subs.get(sym) for sym in symbols]
+    if any(not isinstance(v, int) or isinstance(v, bool) for v in values):
+        return None
+    fn = compiled(general, symbols)
+    if fn is None:
+        return None
+    try:
+        result = fn(*(Fraction(v) for v in values))
+    except (NameError, TypeError, ZeroDivisionError):  # a function the compiled path lacks
+        return None
+    if isinstance(result, bool):
+        return result
+    if isinstance(result, Fraction):
+        return int(result) if result.denominator == 1 else sp.Rational(result.numerator,
+                                                                       result.denominator)
+    if isinstance(result, int):
+        return result
+    return None
 
 
 def _finish(value: sp.Basic) -> Value:
@@ -169,7 +246,9 @@ class FormulaBuilder:
         """A validity condition, stated in general and decided at ``subs``: provably false
         raises ``error(message)``; undecided (symbolic sizes) is returned with the result."""
         if isinstance(condition, sp.Basic) and subs:
-            condition = condition.xreplace({s: sp.sympify(v) for s, v in subs.items()})
+            fast = _evaluate_integers(condition, dict(subs))
+            condition = fast if isinstance(fast, bool) else condition.xreplace(
+                {s: sp.sympify(v) for s, v in subs.items()})
         self.conds.require(condition, error, message)
 
     def build(self, shape: Iterable[Dim]) -> Formulas:
