@@ -98,7 +98,7 @@ def build() -> Proof:
                              xla.abstract(lambda: flax_layer(_layer(pt), rngs=nnx.Rngs(0))),
                              (1, pt["H"], pt["W"], pt["M"]), sympy=False)[1:])),
         ),
-    )
+    quote="TODO", correction="TODO")
     dense = conv.macs((H, W), "dense")
     cost_claim = Claim(
         id="q1a.cost",
@@ -113,7 +113,7 @@ def build() -> Proof:
                          "zero-padded input with 'VALID' padding (zeros are then real taps)",
                          POINTS, lambda pt: 2 * int(dense.subs(_subs(pt))), _xla_zero_padded),
         ),
-    )
+    quote="TODO", correction="TODO")
     odd = Conv2D(M, N, 2 * p + 1, padding="SAME", use_bias=False)
     from_algebra = odd.macs((H, W), "exact")
     exact = M * N * (K * H - p * (p + 1)) * (K * W - p * (p + 1))  # the readable form

@@ -59,7 +59,7 @@ def _size_claims(table, stage_shapes) -> list[Claim]:
                           f"'conv{layer}'", "input 1x128x128x3",
                           stage_shapes[f"conv{layer}"] == tuple(row.output_shape),
                           f"eval_shape gave {stage_shapes[f'conv{layer}']}"),),
-        ))
+        quote="TODO", correction="TODO"))
     return claims
 
 
@@ -82,7 +82,7 @@ def _cost_claims(table) -> list[Claim]:
             checks=(Check("xla", "MACs XLA counts for the layer on an explicitly zero-padded "
                           "input with 'VALID' padding (every tap real)", f"input {shape}",
                           dense_xla == row.macs_dense, f"XLA: {dense_xla:,}"),),
-        ))
+        quote="TODO", correction="TODO"))
         claims.append(Claim(
             id=f"q1b.cost_exact.L{layer}",
             statement=f"Layer {layer} without the taps on zero padding (what XLA counts).",
@@ -132,7 +132,7 @@ def _rf_claims(table) -> list[Claim]:
         checks=(Check("sympy", "the recursion (symconv.algebra.receptive.step) expands to the "
                       "closed form 1 + sum (K_l - 1) prod_{i<l} S_i", "symbolic K_1..3, S_1..3",
                       recursion_is_closed_form),),
-    )]
+    quote="TODO", correction="TODO")]
     n = IN[0]
     for layer, fld in enumerate(fields, 1):
         unit = (min(3, table.rows[2 * layer - 2].output_shape[0] - 1),) * 2
@@ -151,7 +151,7 @@ def _rf_claims(table) -> list[Claim]:
                           "(positive weights, ones input) equal the predicted window",
                           f"unit {unit}, input 128x128", (r0, r1) == (p0, p1),
                           f"gradient rows {r0}..{r1}, predicted {p0}..{p1}"),),
-        ))
+        quote="TODO", correction="TODO"))
     return claims
 
 
@@ -199,7 +199,7 @@ def _neuron_claims() -> list[Claim]:
                           "H = W = 8t, t = 1..6", all(
                               sp.Rational(counts[2 * t], counts[t]) == doubled
                               for t in range(1, 7)), f"neurons at 8t: {counts}"),),
-        ),
+        quote="TODO", correction="TODO"),
         Claim(
             id="q1b.neurons.growth",
             statement="The number of neurons in the final layer scales approximately linearly "
@@ -215,7 +215,7 @@ def _neuron_claims() -> list[Claim]:
                           "t = 1..12", len({sp.Rational(counts[t], t**exponent)
                                             for t in range(1, 13)}) == 1,
                           f"neurons at 8t: {counts}"),),
-        ),
+        quote="TODO", correction="TODO"),
     ]
 
 

@@ -90,7 +90,7 @@ def _general_claims() -> list[Claim]:
             note="Stride 1 with 'same' padding, as in Part A; with stride S the output size "
                  "H' x W' replaces H x W." if kind == "macs" else "Weights only (no bias).",
             derivation=Derivation((Step("result", key.replace(".", r"\ "), derived),)),
-            checks=(check,)))
+            checks=(check,), quote="TODO", correction="TODO"))
     ratio = sep.ratio("macs", (H, W))
     ratio_params = sep.ratio("params")
     claims.append(Claim(
@@ -174,7 +174,7 @@ def _layer_claims() -> list[Claim]:
                 checks=(Check("model", f"kernel sizes in nnx.state of AssignmentCNN "
                               f"({'standard' if kind == 'std' else 'mobilenet_style'}) "
                               f"layer {layer}", "128x128x3 network", w_model == row.weights,
-                              f"model: {w_model:,}"),)))
+                              f"model: {w_model:,}"),), quote="TODO", correction="TODO"))
             stated_cost = STATED[f"{key}.cost"]
             claims.append(Claim(
                 id=f"q1c.{key}.cost",
@@ -188,7 +188,7 @@ def _layer_claims() -> list[Claim]:
                                      ("out_h", "out_w", "macs_dense")),
                 checks=(Check("xla", "dense MACs XLA counts for the layer (zero-padded input)",
                               f"input {shape}", mac_model == row.macs_dense,
-                              f"XLA: {mac_model:,}"),)))
+                              f"XLA: {mac_model:,}"),), quote="TODO", correction="TODO"))
         shape = tuple(std_rows[i].output_shape)
     for layer in (2, 3):
         v = values[layer]
@@ -217,7 +217,8 @@ def _layer_claims() -> list[Claim]:
                               "the same reduction from the Flax models' kernel sizes" if
                               what == "params" else "the same reduction from XLA's dense MACs",
                               "standard vs mobilenet_style AssignmentCNN",
-                              measured == exact, f"measured {float(100 * measured):.2f}%"),)))
+                              measured == exact, f"measured {float(100 * measured):.2f}%"),),
+                                  quote="TODO", correction="TODO"))
     return claims
 
 

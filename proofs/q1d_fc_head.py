@@ -13,7 +13,7 @@ from symconv.algebra.nets.assignment import AssignmentConfig, assignment_stack
 from symconv.checks import xla
 from symconv.models.assignment import AssignmentCNN
 from symconv.report.derive import derive
-from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
+from symconv.report.proof import Basis, Check, Claim, Derivation, Figure, Proof, Step
 from symconv.report.render.tables import stack_table
 
 Q, PART = "Q1", "d"
@@ -59,21 +59,24 @@ def build() -> Proof:
                                      Step("result", "F", int(np.prod(conv_out))))),
               checks=(Check("model", "jax.eval_shape of the Flax layer-3 conv on layer 2's output",
                      "128x128x3 input", int(np.prod(trunk_shape[1:])) == int(np.prod(conv_out)),
-                     f"eval_shape: {trunk_shape}"),), unit="entries"),
+                     f"eval_shape: {trunk_shape}"),), unit="entries",
+                         quote="TODO", correction="TODO"),
         Claim(id="q1d.fc.weights", statement="FC weights: 65,536 * 200 = 13,107,200.",
               stated=STATED["fc.weights"], derived=fc.weights,
               derivation=derive(fc_spec, (fc_spec.in_features,), keys=("weights",)),
               checks=(Check("model", "kernel size of nnx.Linear in AssignmentCNN", "flatten head",
-                     fc_w == fc.weights, f"model: {fc_w:,}"),), unit="weights"),
+                     fc_w == fc.weights, f"model: {fc_w:,}"),), unit="weights",
+                         quote="TODO", correction="TODO"),
         Claim(id="q1d.fc.biases", statement="FC biases: 200.", stated=STATED["fc.biases"],
               derived=fc.biases, derivation=Derivation((Step("result", "b_{FC}", fc.biases),)),
               checks=(Check("model", "bias size of nnx.Linear", "flatten head", fc_b == fc.biases,
-                     f"model: {fc_b}"),), unit="biases"),
+                     f"model: {fc_b}"),), unit="biases", quote="TODO", correction="TODO"),
         Claim(id="q1d.fc.params", statement="FC parameters: 13,107,200 + 200 = 13,107,400.",
               stated=STATED["fc.params"], derived=fc.params,
               derivation=derive(fc_spec, (fc_spec.in_features,), keys=("weights", "biases")),
               checks=(Check("model", "all nnx.Param of the FC layer", "flatten head",
-                     fc_w + fc_b == fc.params, f"model: {fc_w + fc_b:,}"),), unit="params"),
+                     fc_w + fc_b == fc.params, f"model: {fc_w + fc_b:,}"),), unit="params",
+                         quote="TODO", correction="TODO"),
     ]
     # Layers 2-3, weights only as the source counts them; the full counts in the notes.
     for key, variant, label in (("std23", "standard", "standard"),
@@ -93,7 +96,7 @@ def build() -> Proof:
             checks=(Check("model", "kernel sizes of layers 2 and 3 in nnx.state",
                           f"{variant} model", model_w == weights, f"model: {model_w:,}"),),
             note=f"Like the source: weights only, layers 2-3. With biases: {params:,}.",
-            unit="weights"))
+            unit="weights", quote="TODO", correction="TODO"))
     for key, variant in (("total.standard", "standard"), ("total.separable", "separable")):
         r = rows[variant]
         like = sum(r[n].weights for n in r if n.endswith(("conv2", "conv3"))) + r["fc"].params
@@ -112,7 +115,8 @@ def build() -> Proof:
                    model_full == full, f"model: {model_full:,}, algebra: {full:,}"),),
             note=f"Like for like with the source (layer 1 and conv biases left out). The whole "
                  f"network has {full:,} parameters; the FC layer is "
-                 f"{100 * r['fc'].params / full:.1f}% of them.", unit="params"))
+                 f"{100 * r['fc'].params / full:.1f}% of them.", unit="params",
+                     quote="TODO", correction="TODO"))
     for key, variant, what in (("gap", "gap", "global average pooling before the FC"),
                                ("reduce", "reduce", "a 1x1 conv to 32 channels before flatten")):
         total = assignment_stack(VARIANTS[variant]).param_count()
@@ -129,13 +133,15 @@ def build() -> Proof:
                  "% fewer parameters than the flatten head network.", unit="params"))
     claims += [
         Claim(id="q1d.opinion.overfitting", statement="Reducing the FC layer's parameters can "
-              "help reduce overfitting and speed up training and inference.", opinion=True,
+              "help reduce overfitting and speed up training and inference.", basis=Basis.JUDGEMENT,
               note="Plausible and common practice, but a statement about training dynamics: "
-                   "not checked here. The inference cost part is checked: see q1d.head.*."),
+                   "not checked here. The inference cost part is checked: see q1d.head.*.",
+                       quote="TODO"),
         Claim(id="q1d.opinion.nonlinearity", statement="1x1 convolutions may introduce "
-              "additional non-linearity, which can make the model harder to train.", opinion=True,
+              "additional non-linearity, which can make the model harder to train.",
+                  basis=Basis.JUDGEMENT,
               note="A 1x1 convolution is linear; only an activation after it adds "
-                   "non-linearity. Not a checkable claim about cost."),
+                   "non-linearity. Not a checkable claim about cost.", quote="TODO"),
     ]
     table = assignment_stack(VARIANTS["standard"]).table(IN)
     return Proof(Q, PART, "The fully connected head", tuple(claims),

@@ -9,7 +9,7 @@ from flax import nnx
 from symconv.algebra.blocks import DenseBlock, ResidualBlock
 from symconv.algebra.nets.densenet import DenseNetConfig
 from symconv.checks import xla
-from symconv.report.proof import Check, Claim, Derivation, Proof, Step
+from symconv.report.proof import Basis, Check, Claim, Derivation, Proof, Step
 
 
 def build() -> Proof:
@@ -38,7 +38,8 @@ def build() -> Proof:
                             f"{got_res}, {got_dense}"),)),
         Claim(id="q2a.advantages",
               statement="Residual connections simplify optimisation; dense connections improve "
-              "feature reuse.", opinion=True,
-              note="Design rationale from the papers; the measurable parts are q2b.*."),
+              "feature reuse.", basis=Basis.JUDGEMENT,
+              note="Design rationale from the papers; the measurable parts are q2b.*.",
+                  quote="TODO"),
     )
     return Proof("Q2", "a", "Residual against dense connections", claims)

@@ -17,7 +17,7 @@ from symconv.checks import xla
 from symconv.experiments.gradient_flow import ARCHS, first_layer_decay, run
 from symconv.models.densenet import DenseNet
 from symconv.models.resnet import ResNet
-from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
+from symconv.report.proof import Basis, Check, Claim, Derivation, Figure, Proof, Step
 
 k0, k, l = sp.symbols("k_0 k l", integer=True, positive=True)
 
@@ -63,7 +63,7 @@ def _params_claims() -> list[Claim]:
                             f"{xla.param_count(md):,} vs {xla.param_count(mr):,}"),),
               note="Similar ImageNet accuracy is the papers' claim (DenseNet-121 about "
                    "ResNet-50's top-1); it is not re-measured here. The parameter and MAC "
-                   "counts are."),
+                   "counts are.", quote="TODO", correction="TODO"),
     ]
 
 
@@ -108,13 +108,13 @@ def _gradient_claims() -> tuple[list[Claim], Figure]:
              f"{depths[0]}: {table}. Plain stacks starve the first layer (the ratio collapses); "
              "dense stacks keep it within an order of magnitude; residual stacks without "
              "normalisation explode instead (the sum grows with depth) — batch norm, which "
-             "both papers use, is what tames that.")
+             "both papers use, is what tames that.", quote="TODO", correction="TODO")
     opinion = Claim(
         id="q2b.memory", statement="The reduced parameter count decreases memory usage and "
-        "accelerates training.", opinion=True,
+        "accelerates training.", basis=Basis.JUDGEMENT,
         note="Parameters are fewer (q2b.fewer_params), but concatenation keeps every feature "
              "map alive: activation memory, which dominates training, is not smaller. A "
-             "statement about training speed is not checked here.")
+             "statement about training speed is not checked here.", quote="TODO")
 
     def draw():
         fig, ax = plt.subplots()

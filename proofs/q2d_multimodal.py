@@ -10,7 +10,7 @@ import sympy as sp
 from flax import nnx
 
 from symconv.checks import xla
-from symconv.report.proof import Check, Claim, Derivation, Figure, Proof, Step
+from symconv.report.proof import Basis, Check, Claim, Derivation, Figure, Proof, Step
 
 
 def _part_d() -> tuple[list[Claim], Figure]:
@@ -145,20 +145,21 @@ def _part_d() -> tuple[list[Claim], Figure]:
 
     claims += [
         Claim(id="q2d.image_branch", statement="DenseNet processes the image, its dense "
-              "connections promoting feature reuse and effective gradient flow.", opinion=True,
+              "connections promoting feature reuse and effective gradient flow.",
+                  basis=Basis.JUDGEMENT,
               note="Design rationale; feature reuse and gradient flow are measured in "
-                   "q2b.feature_reuse and q2b.gradient_flow."),
+                   "q2b.feature_reuse and q2b.gradient_flow.", quote="TODO"),
         Claim(id="q2d.text_encoder", statement="A separate encoder such as a Transformer or an "
               "LSTM captures the sequential and contextual relationships between words.",
-              opinion=True,
+              basis=Basis.JUDGEMENT,
               note="Built here as a pre-LN Transformer encoder with learned positions and "
                    "padding masks; whether it captures context better than an LSTM is an "
-                   "empirical question not tested here."),
+                   "empirical question not tested here.", quote="TODO"),
         Claim(id="q2d.fusion", statement="Concatenating the two feature vectors and classifying "
-              "with a fully connected layer is a suitable fusion.", opinion=True,
+              "with a fully connected layer is a suitable fusion.", basis=Basis.JUDGEMENT,
               note="A design choice. Gated fusion (q2d.params.gated) and cross-attention "
                    "(image query over the tokens) are built and costed by symconv as "
-                   "alternatives; which works better depends on the data."),
+                   "alternatives; which works better depends on the data.", quote="TODO"),
     ]
     fig = Figure("q2d_multimodal", "The multi-modal DenseNet (concatenation fusion) drawn from "
                  "its algebra: one box per part with its output shape (batch excluded; L "

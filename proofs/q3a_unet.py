@@ -11,7 +11,7 @@ from symconv.algebra.nets.unet import UNetGraph as UNetSpec
 from symconv.algebra.nets.unet import output_size
 from symconv.checks import xla
 from symconv.models.unet import UNet
-from symconv.report.proof import Check, Claim, Derivation, Proof, Step
+from symconv.report.proof import Basis, Check, Claim, Derivation, Proof, Step
 
 
 def build() -> Proof:
@@ -33,10 +33,10 @@ def build() -> Proof:
                       "64-1024 channels, 2 classes", xla.param_count(model) == spec.param_count(),
                       f"{xla.param_count(model):,}")),
         note=f"{spec.param_count():,} parameters. Valid input sides are those for which every "
-             "pooled map is even: 188, 204, 220, ... (every 16).")
+             "pooled map is even: 188, 204, 220, ... (every 16).", quote="TODO", correction="TODO")
     skips = Claim(
         id="q3a.skips", statement="Skip connections carry high-resolution encoder features to "
-        "the decoder, recovering fine detail and helping gradients flow.", opinion=True,
+        "the decoder, recovering fine detail and helping gradients flow.", basis=Basis.JUDGEMENT,
         note="What a skip carries, in shapes, is in q3a.tile (the crops); the effect on "
-             "accuracy is the paper's empirical claim.")
+             "accuracy is the paper's empirical claim.", quote="TODO")
     return Proof("Q3", "a", "The U-Net and its skip connections", (tile, skips))

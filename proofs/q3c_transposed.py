@@ -97,7 +97,8 @@ def build() -> Proof:
             Step("general", "O", (n_ - 1) * S_ - 2 * P_ + K + Po_),
             Step("S = 1, P = P_o = 0", "H' \\times W'", tuple(size[:2])))),
         checks=(Check("model", "nnx.ConvTranspose (PyTorch semantics) on a 2x2 input, kernel "
-                      "2x2", "1 point", flax_y.shape == (3, 3), f"{flax_y.shape}"),))]
+                      "2x2", "1 point", flax_y.shape == (3, 3), f"{flax_y.shape}"),),
+                          quote="TODO", correction="TODO")]
     for t in (2, 3, 4):
         running = steps.steps[t - 1].running
         if t < 4:
@@ -119,7 +120,7 @@ def build() -> Proof:
             id=f"q3c.step{t}", statement=f"Output after adding input element {t} (row-major) "
             "times the kernel.", stated=sp.ImmutableMatrix(STATED[t]),
             derived=sp.ImmutableMatrix(running.tolist()), derivation=derivation,
-            checks=checks))
+            checks=checks, quote="TODO", correction="TODO"))
     claims.append(Claim(
         id="q3c.flax_default", statement="Flax's default transpose_kernel=False on the same "
         "input and kernel (not PyTorch's conv_transpose2d).",

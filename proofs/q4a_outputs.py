@@ -15,6 +15,7 @@ from symconv.detection import decode_yolo
 from symconv.errors import ShapeMismatchError
 from symconv.report.notation import human
 from symconv.report.proof import (
+    Basis,
     Claim,
     Compared,
     Derivation,
@@ -63,7 +64,7 @@ def _depth_claims(o1, o3) -> list[Claim]:
                                    lambda p: len(v1_layout(p["B"], p["C"]))),
                       check("model", "jax.eval_shape of the Flax YOLOv1 (C = 80)",
                             "1 x 448 x 448 x 3", o1 == ((7, 7, d1),), f"{o1}")),
-              unit="channels"),
+              unit="channels", quote="TODO", correction="TODO"),
         Claim(id="q4a.v3_depth", statement="YOLOv3 with B = 3 boxes per cell (per scale) and "
               "C = 80: B x (4 + 1 + C) = 3 x 85 = 255 channels per cell.",
               stated=STATED["v3_depth"], derived=d3,
@@ -84,7 +85,7 @@ def _depth_claims(o1, o3) -> list[Claim]:
                             f"boxes {dec.boxes.shape}, class_probs {dec.class_probs.shape}"),
                       check("model", "jax.eval_shape of the Flax YOLOv3: every output's depth",
                             "1 x 416 x 416 x 3", all(o[-1] == d3 for o in o3), f"{o3}")),
-              unit="channels"),
+              unit="channels", quote="TODO", correction="TODO"),
         Claim(id="q4a.v3_per_box", statement="Each YOLOv3 box outputs 4 coordinates, 1 "
               "objectness score and 80 class probabilities: 4 + 1 + C = 85.",
               stated=STATED["v3_per_box"], derived=per_box,
@@ -95,7 +96,7 @@ def _depth_claims(o1, o3) -> list[Claim]:
                             "class entries", "A=3, C=80",
                             dec.boxes.shape[-1] + 1 + dec.class_probs.shape[-1] == int(per_box),
                             f"{dec.boxes.shape[-1]} + 1 + {dec.class_probs.shape[-1]}"),),
-              unit="channels"),
+              unit="channels", quote="TODO", correction="TODO"),
     ]
 
 
@@ -147,7 +148,7 @@ def _extra_channel_claims() -> list[Claim]:
                    "Pr(Object) x IoU (the source itself says so for v1 above), YOLOv3's "
                    "objectness (trained by logistic regression). What is new in v3 is per-box "
                    "class scores, and the count of scores per cell (2 -> 3 per scale), not the "
-                   "score itself.", unit="scores per box"),
+                   "score itself.", unit="scores per box", quote="TODO", correction="TODO"),
     ]
 
 
@@ -173,7 +174,8 @@ def _scale_claims(v1, v3) -> list[Claim]:
                             o3 == a3 and tuple(o[0] for o in o3) == grids, f"{o3}"),
                       check("sympy", "grid sides n/32, n/16, n/8 at n = 416 are integers",
                             "n = 416", all(isinstance(g, int) for g in grids), f"{grids}")),
-              note="Strides 32, 16 and 8: cells of 32, 16 and 8 input pixels."),
+              note="Strides 32, 16 and 8: cells of 32, 16 and 8 input pixels.",
+                  quote="TODO", correction="TODO"),
         Claim(id="q4a.box_count", statement="Boxes YOLOv3 predicts on a 416 x 416 image (three "
               "scales, 3 boxes per cell per scale).", derived=count416,
               derivation=Derivation((
@@ -210,7 +212,7 @@ def _scale_claims(v1, v3) -> list[Claim]:
                    f"{human(f1)}) with {p3 / p1:.2f}x its parameters ({human(p3)} vs "
                    f"{human(p1)}): YOLOv1's 7 x 7 x 1024 -> 4096 fully connected layer alone "
                    f"holds {human(7 * 7 * 1024 * 4096 + 4096)} parameters.",
-              unit="FLOPs (YOLOv3 against YOLOv1)"),
+              unit="FLOPs (YOLOv3 against YOLOv1)", quote="TODO", correction="TODO"),
     ]
 
 
@@ -221,13 +223,13 @@ def build() -> Proof:
               + _scale_claims(v1, v3))
     claims += [
         Claim(id="q4a.multiscale_sizes", statement="YOLOv3's multi-scale prediction enhances its "
-              "ability to detect objects of different sizes.", opinion=True,
+              "ability to detect objects of different sizes.", basis=Basis.JUDGEMENT,
               note="An empirical claim of the YOLOv3 paper (AP_S improves). What the scales are "
-                   "in numbers is in q4a.scales."),
+                   "in numbers is in q4a.scales.", quote="TODO"),
         Claim(id="q4a.more_accurate", statement="These changes make YOLOv3 more accurate and "
-              "flexible.", opinion=True,
+              "flexible.", basis=Basis.JUDGEMENT,
               note="Accuracy is measured on a data set (the YOLOv3 paper's COCO table), not "
                    "derived; not checked here. The cost side of the trade-off is in "
-                   "q4a.cost."),
+                   "q4a.cost.", quote="TODO"),
     ]
     return Proof("Q4", "a", "YOLOv1 vs YOLOv3: output depth per cell", tuple(claims))

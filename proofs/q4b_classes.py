@@ -11,7 +11,7 @@ import sympy as sp
 
 from symconv.algebra.nets.yolo_head import max_confident_classes
 from symconv.detection import decode_yolo
-from symconv.report.proof import Claim, Derivation, Labeled, Proof, Step, Table, decimal
+from symconv.report.proof import Basis, Claim, Derivation, Labeled, Proof, Step, Table, decimal
 
 from ._yolo_common import (
     C_,
@@ -67,7 +67,8 @@ def _label_claims(logits, batch) -> tuple[list[Claim], Table]:
               checks=max_label_checks(logits, batch),
               note="With a softmax the C probabilities sum to 1, so two of them cannot both "
                    "exceed 1/2: a box is forced into one class. Logistic scores are independent: "
-                   "all 80 can exceed 1/2 (all logits = 1 gives sigmoid(1) = 0.731 each)."),
+                   "all 80 can exceed 1/2 (all logits = 1 gives sigmoid(1) = 0.731 each).",
+                       quote="TODO", correction="TODO"),
         Claim(id="q4b.woman_example", statement="A box around a woman, who is also a person (the "
               "YOLOv3 paper's Open Images example): which labels score above 1/2?",
               derived=Labeled.of(logistic=labels["logistic"], softmax=labels["softmax"]),
@@ -132,7 +133,7 @@ def _objectness_claims(batch) -> list[Claim]:
                    "class logits of a confident 'person, woman' box, an objectness of "
                    f"{np_sigmoid(BACKGROUND_OBJ):.3f} caps every score below it. Not new in v3: "
                    "YOLOv1's per-box confidence Pr(Object) x IoU multiplies its class "
-                   "probabilities the same way."),
+                   "probabilities the same way.", quote="TODO", correction="TODO"),
         Claim(id="q4b.no_class", statement="Only independent logistic scores can say 'none of "
               "the C classes': a softmax's largest probability is at least 1/C.",
               derived=sp.Rational(1, C),
@@ -150,9 +151,9 @@ def _objectness_claims(batch) -> list[Claim]:
               note="The source's 'samples that do not belong to any class' are handled twice in "
                    "v3: a low objectness, and class scores that may all be low."),
         Claim(id="q4b.robustness", statement="The objectness score ensures robustness to "
-              "background or unlabeled data.", opinion=True,
+              "background or unlabeled data.", basis=Basis.JUDGEMENT,
               note="A statement about training and data, not checkable in closed form. What the "
-                   "score does to the outputs is checked in q4b.objectness."),
+                   "score does to the outputs is checked in q4b.objectness.", quote="TODO"),
     ]
 
 

@@ -12,7 +12,17 @@ import numpy as np
 import sympy as sp
 
 from symconv.detection import convert_boxes, nms, pairwise_iou
-from symconv.report.proof import Claim, Derivation, Figure, Labeled, Proof, Step, Table, decimal
+from symconv.report.proof import (
+    Basis,
+    Claim,
+    Derivation,
+    Figure,
+    Labeled,
+    Proof,
+    Step,
+    Table,
+    decimal,
+)
 
 from ._yolo_common import check, exact_iou, np_iou, np_nms
 
@@ -154,10 +164,10 @@ def _cell_claims() -> tuple[list[Claim], list]:
                    "probabilities, so two objects centred in one cell cannot both be found (a "
                    "limitation the v1 paper states).", unit="(row, column)"),
         Claim(id="q4c.iou_training", statement="Optimizing for IoU during training ensures "
-              "accurate localization and separation.", opinion=True,
+              "accurate localization and separation.", basis=Basis.JUDGEMENT,
               note="YOLOv1-v3 regress box coordinates with squared error; IoU enters as the "
                    "confidence target (v1, v2) and in choosing the responsible predictor. How "
-                   "well this localizes is an empirical matter."),
+                   "well this localizes is an empirical matter.", quote="TODO"),
     ]
     return claims, cells
 

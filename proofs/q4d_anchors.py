@@ -16,6 +16,7 @@ import sympy as sp
 
 from symconv.detection import decode_yolo, euclidean_kmeans, iou_kmeans, mean_best_iou
 from symconv.report.proof import (
+    Basis,
     Claim,
     Compared,
     Derivation,
@@ -118,7 +119,7 @@ def _kmeans_claims(sizes, fits, mean, hand_iou) -> list[Claim]:
               note=f"Compared at every k from 2 to 9 (the table). Mean IoU at k = 5: "
                    f"{mean['iou'][4]:.3f} (1 - IoU) vs {mean['euclidean'][4]:.3f} (Euclidean). "
                    "The YOLOv2 paper reports the same ordering on VOC (Table 1).",
-              unit="mean IoU (1 - IoU against Euclidean k-means)"),
+              unit="mean IoU (1 - IoU against Euclidean k-means)", quote="TODO", correction="TODO"),
         Claim(id="q4d.small_boxes", statement="Why not Euclidean: larger boxes generate more "
               "error than smaller ones, so Euclidean k-means fits the large boxes and neglects "
               "the small.", derived=_by_method(small_iou),
@@ -210,10 +211,10 @@ def _centre_claims() -> list[Claim]:
                    "blames for the unstable early training."),
         Claim(id="q4d.stability", statement="Absolute (unconstrained) location predictions cause "
               "training instability; the logistic constraint stabilizes training and improves "
-              "localization accuracy.", opinion=True,
+              "localization accuracy.", basis=Basis.JUDGEMENT,
               note="YOLOv2 reports this empirically (about 5% mAP from dimension clusters with "
                    "direct location prediction); the bounded range is checked in "
-                   "q4d.centre_logistic."),
+                   "q4d.centre_logistic.", quote="TODO"),
     ]
 
 

@@ -10,7 +10,7 @@ import sympy as sp
 from symconv.algebra.nets.yolo_head import anchor_depth, box_count, max_confident_classes
 from symconv.checks import xla
 from symconv.report.notation import human
-from symconv.report.proof import Claim, Compared, Derivation, Labeled, Proof, Step, Table
+from symconv.report.proof import Basis, Claim, Compared, Derivation, Labeled, Proof, Step, Table
 
 from ._yolo_common import (
     STATED,
@@ -56,7 +56,7 @@ def _layer_claims(nets, lay, mlay, params) -> list[Claim]:
                    f"{n53 / n19:.1f}x as deep; as backbones, {human(params['Darknet-53'])} vs "
                    f"{human(params['Darknet-19'])} parameters and "
                    f"{human(nets['Darknet-53'].flops())} vs {human(nets['Darknet-19'].flops())} "
-                   "FLOPs at 416.", unit="layers"),
+                   "FLOPs at 416.", unit="layers", quote="TODO", correction="TODO"),
         Claim(id="q4e.darknet19_layers", statement="YOLOv2's backbone, Darknet-19: its number of "
               "layers with weights.", derived=n19,
               derivation=Derivation((
@@ -78,10 +78,10 @@ def _layer_claims(nets, lay, mlay, params) -> list[Claim]:
                             f"{mlay['Darknet-19']['residual']}"),),
               unit="blocks"),
         Claim(id="q4e.gradient_flow", statement="The residual connections give better gradient "
-              "flow.", opinion=True,
+              "flow.", basis=Basis.JUDGEMENT,
               note="A statement about training; for plain vs residual stacks it is measured in "
                    "q2b.gradient_flow (symconv.experiments.gradient_flow), not for Darknet-53 "
-                   "itself."),
+                   "itself.", quote="TODO"),
     ]
 
 
@@ -97,14 +97,14 @@ def _head_claims(outs, mouts, per_cell) -> list[Claim]:
                             "1 x 416 x 416 x 3", mouts["YOLOv2"] == outs["YOLOv2"],
                             f"{mouts['YOLOv2']}"),),
               note="The passthrough layer brings 26 x 26 features into the 13 x 13 map, but "
-                   "there is one output.", unit="scales"),
+                   "there is one output.", unit="scales", quote="TODO", correction="TODO"),
         Claim(id="q4e.v3_scales", statement="YOLOv3 predicts bounding boxes at three different "
               "scales.", stated=STATED["v3_scales"], derived=len(outs["YOLOv3"]),
               derivation=Derivation((Step("outputs at 416", "Y_{v3}", outs["YOLOv3"]),)),
               checks=(check("model", "jax.eval_shape of the Flax YOLOv3: output maps",
                             "1 x 416 x 416 x 3", mouts["YOLOv3"] == outs["YOLOv3"],
                             f"{mouts['YOLOv3']}"),),
-              note="As q4a.scales.", unit="scales"),
+              note="As q4a.scales.", unit="scales", quote="TODO", correction="TODO"),
         Claim(id="q4e.logistic", statement="YOLOv3 replaces the softmax with independent "
               "logistic classifiers, enabling multi-label predictions for overlapping classes.",
               stated=STATED_LABELS,
@@ -112,7 +112,7 @@ def _head_claims(outs, mouts, per_cell) -> list[Claim]:
                                  softmax=LabelMode.of(most["softmax"])),
               derivation=Derivation((Step("most classes above 1/2", "m", Labeled.of(**most)),)),
               checks=max_label_checks(logits, decode_both(logits, objectness)),
-              note="The checks of q4b.max_labels."),
+              note="The checks of q4b.max_labels.", quote="TODO", correction="TODO"),
         Claim(id="q4e.v3_anchors", statement="YOLOv3 uses three anchor boxes per grid cell.",
               stated=STATED["v3_anchors_per_cell"], derived=per_cell["YOLOv3"],
               derivation=Derivation((
@@ -124,7 +124,7 @@ def _head_claims(outs, mouts, per_cell) -> list[Claim]:
                             {o[-1] // (5 + C) for o in mouts["YOLOv3"]} == {per_cell["YOLOv3"]}
                             and all(o[-1] % (5 + C) == 0 for o in mouts["YOLOv3"])),),
               note="Per cell and per scale; nine anchor shapes in all, three for each scale.",
-              unit="anchors"),
+              unit="anchors", quote="TODO", correction="TODO"),
         Claim(id="q4e.anchors_increase", statement="YOLOv3 increases the number of anchor boxes "
               "per grid cell to three.", stated=Compared.HIGHER,
               derived=Compared.of(per_cell["YOLOv3"], per_cell["YOLOv2"]),
@@ -142,7 +142,7 @@ def _head_claims(outs, mouts, per_cell) -> list[Claim]:
                    "used 5 anchors per cell (k = 5 dimension clusters); YOLOv3 has fewer per "
                    "cell, 3, but at three scales: 9 anchor shapes and "
                    f"{v3_boxes / v2_boxes:.1f}x as many boxes per image.",
-              unit="anchors per cell (YOLOv3 against YOLOv2)"),
+              unit="anchors per cell (YOLOv3 against YOLOv2)", quote="TODO", correction="TODO"),
     ]
 
 
@@ -195,8 +195,9 @@ def build() -> Proof:
                           mparams[k] == params[k], f"{mparams[k]:,}"),), unit="params"))
     claims.append(Claim(
         id="q4e.accuracy", statement="Three scales improve detection for objects of varying "
-        "sizes; three anchors per cell enhance detection flexibility and accuracy.", opinion=True,
+        "sizes; three anchors per cell enhance detection flexibility and accuracy.",
+            basis=Basis.JUDGEMENT,
         note="Empirical (the YOLOv3 paper's COCO results); the architecture itself is in the "
-             "table."))
+             "table.", quote="TODO"))
     return Proof("Q4", "e", "YOLOv1, YOLOv2, YOLOv3 and their backbones in numbers",
                  tuple(claims), tables=(_table(nets, lay, params, outs, per_cell),))

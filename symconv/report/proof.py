@@ -1,16 +1,24 @@
 """What a report is made of: claims with derivations, checks and verdicts; tables and figures.
 
-A :class:`Claim` is one statement of the source document (or one the toolkit adds), the value the
-source states, the :class:`Derivation` that produces the right value from a general formula, the
-:class:`Check` s that were run (which side of the verification triangle, at which points, passed or
-not), and a :class:`Verdict` computed from them — never typed in:
+A :class:`Claim` is one statement of the source document — quoted verbatim (``quote``, an exact
+substring of the source, with any interpretation in a separate, visible ``reading``) — or one the
+toolkit adds (no quote). It holds the value the source states for the quantity *as its own words
+define it*, the :class:`Derivation` that produces the right value from a general formula, the
+:class:`Check` s that were run (which side of the verification triangle, at which points, passed
+or not), and a :class:`Verdict` computed from them — never typed in:
 
-- ``verified``: the stated value equals the derived one and every check passed;
-- ``refuted``: the checks pass (the toolkit agrees with itself) but the stated value differs;
-  the derived value is the correction;
-- ``derived``: the source states no value; the toolkit derives one and its checks pass;
-- ``opinion``: a judgement, not a checkable fact; reported, never faked into a check;
+- ``verified``: the source states this value for this quantity and it equals the derived one;
+- ``refuted``: the source's value differs — also when its words cover more than its number does
+  (a "total" that leaves out a layer or the biases); the derived value is the right one and
+  ``correction`` says in words what the source says, what is right and why;
+- ``derived``: the toolkit's own addition (no quote): a value the source never states;
+- ``opinion``: a value judgement with nothing checkable in it (``basis=JUDGEMENT``);
+- ``unsourced``: a factual statement that names no source and cannot be checked here
+  (``basis=UNSOURCED``), e.g. a study the source alludes to without citing it;
 - ``inconsistent``: the toolkit's own sides disagree — a bug to fix, never to ship.
+
+A statement about a paper is checked against the paper's numbers and cites it (``cite``: a key
+of the proofs' bibliography and a locator, e.g. ``("huang2017", "Table 1")``).
 
 Values are typed, never prose: integers, SymPy expressions, matrices and sets, tuples (shapes),
 booleans, :class:`Compared`, :class:`Labeled` and rounded :class:`~decimal.Decimal` measurements.
@@ -41,7 +49,18 @@ class Verdict(str, enum.Enum):  # noqa: UP042 (StrEnum would change str())
     REFUTED = "refuted"
     DERIVED = "derived"
     OPINION = "opinion"
+    UNSOURCED = "unsourced"
     INCONSISTENT = "inconsistent"
+
+
+class Basis(str, enum.Enum):  # noqa: UP042
+    """What a claim about the source rests on: a check (``CHECKED``), nothing checkable — a value
+    judgement (``JUDGEMENT``) — or a fact the source does not source and that cannot be checked
+    here (``UNSOURCED``)."""
+
+    CHECKED = "checked"
+    JUDGEMENT = "judgement"
+    UNSOURCED = "unsourced"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +109,12 @@ _CLAIM_ID = re.compile(r"q(?P<question>[1-9][0-9]*)(?P<part>[a-z])\.[A-Za-z0-9_.
 class Claim:
     """One statement, its stated value, the derivation and checks; the verdict follows.
 
-    The id names the question and part: ``q4a.v3_depth`` is question Q4, part (a).
+    The id names the question and part: ``q4a.v3_depth`` is question Q4, part (a). A claim
+    about the source has a ``quote``; the toolkit's own additions have none.
 
-    >>> c = Claim(id="q4a.v3_depth", statement="3 x 85 = 255 channels", stated=255,
-    ...           derived=3 * 85, derivation=Derivation((Step("result", "d", 255),)),
+    >>> c = Claim(id="q4a.v3_depth", statement="YOLOv3's depth per cell",
+    ...           quote="3 \\times 85 = 255", stated=255, derived=3 * 85,
+    ...           derivation=Derivation((Step("result", "d", 255),)),
     ...           checks=(Check("numpy", "3 * 85", "-", True),))
     >>> c.question, c.part, c.verdict.value
     ('Q4', 'a', 'verified')
@@ -101,31 +122,56 @@ class Claim:
 
     id: str
     statement: str
+    quote: str | None = None
+    reading: str = ""
     stated: Value = None
     derived: Value = None
     derivation: Derivation = Derivation(())
     checks: tuple[Check, ...] = ()
     note: str = ""
-    opinion: bool = False
+    correction: str = ""
+    cite: tuple[str, str] | None = None
+    basis: Basis = Basis.CHECKED
     unit: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or _CLAIM_ID.fullmatch(self.id) is None:
             raise SymconvError(
-                f"claim id {self.id!r} must read q<question><part>.<name>, e.g. 'q4a.v3_depth' "
-                "(question a number, part one lower-case letter, name without spaces)")
+                f"claim {self.id!r}: the id must read q<question><part>.<name>, e.g. "
+                "'q4a.v3_depth' (question a number, part one lower-case letter, name without "
+                "spaces)")
         for what in ("stated", "derived"):
             if isinstance(getattr(self, what), str):
                 raise SymconvError(
                     f"claim {self.id}: {what} is text ({getattr(self, what)!r}); give a typed "
                     "value (a number, SymPy object, tuple, bool, Compared, Labeled) and put "
                     "words in the note")
-        if self.opinion:
+        if self.quote is not None and (not isinstance(self.quote, str) or not self.quote.strip()):
+            raise SymconvError(f"claim {self.id}: quote must be the source's words, verbatim")
+        if self.cite is not None and not (isinstance(self.cite, tuple) and len(self.cite) == 2
+                                          and all(isinstance(c, str) for c in self.cite)):
+            raise SymconvError(f"claim {self.id}: cite must be (bibliography key, locator), "
+                               f"e.g. ('huang2017', 'Table 1')")
+        if not isinstance(self.basis, Basis):
+            raise SymconvError(f"claim {self.id}: basis must be a Basis, not {self.basis!r}")
+        if self.basis is not Basis.CHECKED:
+            if self.quote is None:
+                raise SymconvError(f"claim {self.id}: a {self.basis.value} claim is about the "
+                                   "source and quotes it")
             return
+        if self.quote is None and self.stated is not None:
+            raise SymconvError(f"claim {self.id}: a stated value comes from the source; quote "
+                               "the words that state it")
+        if self.quote is not None and self.stated is None:
+            raise SymconvError(f"claim {self.id}: a claim about the source gives the value it "
+                               "states (stated=...)")
         if not self.checks:
             raise SymconvError(f"claim {self.id}: a checkable claim needs at least one check")
         if self.derived is None:
             raise SymconvError(f"claim {self.id}: a checkable claim needs a derived value")
+        if self.verdict is Verdict.REFUTED and not self.correction.strip():
+            raise SymconvError(f"claim {self.id}: a refuted claim says in words what the source "
+                               "says, what is right and why (correction=...)")
 
     @property
     def question(self) -> str:
@@ -136,12 +182,19 @@ class Claim:
         return _CLAIM_ID.fullmatch(self.id)["part"]
 
     @property
+    def about_source(self) -> bool:
+        """A statement of the source (quoted), not one of the toolkit's additions."""
+        return self.quote is not None
+
+    @property
     def verdict(self) -> Verdict:
-        if self.opinion:
+        if self.basis is Basis.JUDGEMENT:
             return Verdict.OPINION
+        if self.basis is Basis.UNSOURCED:
+            return Verdict.UNSOURCED
         if not all(c.passed for c in self.checks):
             return Verdict.INCONSISTENT
-        if self.stated is None:
+        if self.quote is None:
             return Verdict.DERIVED
         return Verdict.VERIFIED if values_equal(self.stated, self.derived) else Verdict.REFUTED
 

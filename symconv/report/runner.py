@@ -7,11 +7,13 @@ import importlib.util
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from symconv.errors import SymconvError
 from symconv.report.proof import Proof, Verdict
+from symconv.report.references import Reference, load_bibliography
+from symconv.report.source import Coverage, Exclusion, Source, coverage, load_exclusions
 
 
 def default_proof_dir() -> Path:
@@ -82,8 +84,22 @@ def load_proofs(file: Path) -> list[Proof]:
 
 @dataclass(frozen=True)
 class RunResult:
+    """The proofs that ran, the files that failed, and what the proof directory ships beside
+    them: the source document (``source/*.txt``), the reviewed exclusions
+    (``source/excluded.toml``) and the bibliography (``bibliography.toml``)."""
+
     proofs: tuple[Proof, ...]
     errors: tuple[tuple[str, str], ...]  # (file, one-line error)
+    source: Source | None = None
+    exclusions: tuple[Exclusion, ...] = ()
+    bibliography: dict[str, Reference] = field(default_factory=dict)
+
+    def coverage(self) -> Coverage | None:
+        """Which candidate sentences of the source the claims quote (None: no source)."""
+        if self.source is None:
+            return None
+        quotes = [(c.id, c.quote) for p in self.proofs for c in p.claims if c.quote]
+        return coverage(self.source, quotes, self.exclusions)
 
     def exit_code(self, strict: bool = False) -> int:
         verdicts = [c.verdict for p in self.proofs for c in p.claims]
@@ -106,7 +122,34 @@ def run_proofs(files: Sequence[Path], progress: Callable[[str], None] = lambda s
             last = traceback.extract_tb(e.__traceback__)[-1]
             errors.append((str(file), f"{type(e).__name__}: {e} ({last.filename}:{last.lineno})"))
     proofs.sort(key=lambda p: (p.question, p.part))
-    return RunResult(tuple(proofs), tuple(errors))
+    directory = Path(files[0]).resolve().parent if files else Path.cwd()
+    source, exclusions, bibliography = load_companions(directory)
+    errors += _check_claims(proofs, source, bibliography)
+    return RunResult(tuple(proofs), tuple(errors), source, tuple(exclusions), bibliography)
+
+
+def load_companions(directory: Path) -> tuple[Source | None, list[Exclusion], dict]:
+    """The source document, exclusions and bibliography a proof directory ships, if any."""
+    texts = sorted((directory / "source").glob("*.txt"))
+    if len(texts) > 1:
+        raise SymconvError(f"{directory / 'source'}: one source document expected, found "
+                           f"{[t.name for t in texts]}")
+    source = Source.load(texts[0]) if texts else None
+    return (source, load_exclusions(directory / "source" / "excluded.toml"),
+            load_bibliography(directory / "bibliography.toml"))
+
+
+def _check_claims(proofs, source, bibliography) -> list[tuple[str, str]]:
+    """Every quote is the source's words, verbatim; every citation is in the bibliography."""
+    problems = []
+    for proof in proofs:
+        for c in proof.claims:
+            if source is not None and c.quote and not source.find(c.quote):
+                problems.append((c.id, f"the quote is not in {source.path.name} verbatim: "
+                                       f"{c.quote[:80]!r}"))
+            if c.cite is not None and bibliography and c.cite[0] not in bibliography:
+                problems.append((c.id, f"cites {c.cite[0]!r}, which is not in the bibliography"))
+    return problems
 
 
 def environment() -> dict[str, str]:
