@@ -16,7 +16,7 @@ def test_models_lists_builtins(capsys):
 def test_cost_symbolic_and_checked(capsys):
     assert main(["cost", "assignment", "--input", "1,H,W,3", "--at", "H=128,W=128"]) == 0
     out = capsys.readouterr().out
-    assert "ceiling(H/8)" in out and "agree" in out and "DISAGREE" not in out
+    assert "⌈H/8⌉" in out and "agree" in out and "DISAGREE" not in out
 
 
 def test_cost_json(capsys):
@@ -49,3 +49,30 @@ def test_cost_bad_input_is_one_line_exit_2(argv, fragment, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0], err
+
+
+def test_terminal_table_reads_as_math_and_fits_100_columns(capsys):
+    """The default format: Unicode math (⌈H/2⌉, ·, superscripts) in a table 100 columns wide,
+    long expressions wrapped; ``plain`` stays ASCII for scripts."""
+    assert main(["cost", "assignment", "--input", "1,H,W,3"]) == 0
+    out = capsys.readouterr().out
+    assert "⌈H/2⌉ × ⌈W/2⌉ × 64" in out and "4800·⌈H/2⌉·⌈W/2⌉" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+    assert main(["cost", "assignment", "--input", "1,H,W,3", "--format", "plain"]) == 0
+    assert capsys.readouterr().out.isascii()
+
+
+def test_notebook_shows_the_table_with_math():
+    from symconv.algebra.parse import parse_shape
+    from symconv.tools.cost import cost
+
+    page = cost("assignment", parse_shape("1,H,W,3"))._repr_html_()
+    assert page.startswith("<table>") and r"\left\lceil{\frac{H}{2}}\right\rceil" in page
+
+
+def test_derivation_text_is_unicode_math(capsys):
+    assert main(["derive", "conv2d", "-s", "2", "-p", "SAME", "--in", "3", "--out", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "output height ('SAME'): result: ⌈H/2⌉" in out
+    assert main(["derive", "conv2d", "-s", "2", "--format", "plain"]) == 0
+    assert capsys.readouterr().out.isascii()

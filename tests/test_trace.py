@@ -128,7 +128,7 @@ def test_user_factory_agrees_with_xla(tmp_path, monkeypatch, capsys):
     assert main(["cost", "mynet:make", "--input", "1,H,W,3", "--at", "H=33,W=20",
                  "--depth", "1"]) == 0
     out = capsys.readouterr().out
-    assert "agree" in out and "ceiling(H/2)" in out
+    assert "agree" in out and "⌈H/2⌉" in out
 
 
 @pytest.mark.parametrize("model", ["__import__('os'):system", "os.path:join()", "a b:c",

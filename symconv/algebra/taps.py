@@ -111,4 +111,4 @@ class mu(sp.Function):  # lower case: the symbol of the formulas
         return text if exp is None else text + "^{" + exp + "}"
 
     def _sympystr(self, printer):
-        return "μ(" + printer._print(self.args[0]) + ")"
+        return "mu(" + printer._print(self.args[0]) + ")"

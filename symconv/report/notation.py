@@ -1,9 +1,16 @@
-r"""Values and derivations as LaTeX math and as plain text: the one place a value is formatted.
+r"""Values and derivations as LaTeX math, plain text and one-line Unicode math: the one place a
+value is formatted, always through SymPy's printers (LaTeX; a subclass of SymPy's string printer
+for Unicode).
 
-Markdown, LaTeX and JSON reports, the tables and ``symconv derive`` all format values here:
+Markdown, LaTeX and JSON reports, the tables, ``symconv cost`` and ``symconv derive`` all format
+values here:
 
 >>> to_latex((64, 64, 128)), to_latex(13107400), to_text((64, 64, 128))
 ('64 \\times 64 \\times 128', '13{,}107{,}400', '64 x 64 x 128')
+>>> import sympy as sp
+>>> H = sp.Symbol("H", integer=True, positive=True)
+>>> to_unicode(256 * sp.ceiling(H / 8) ** 2), to_unicode((H + 2, H))
+('256·⌈H/8⌉²', '(H + 2) × H')
 """
 
 from __future__ import annotations
@@ -60,7 +67,7 @@ def to_latex(value: Value, symbol_names: Mapping | None = None) -> str:
         if any(isinstance(v, (tuple, list)) for v in value):  # several shapes
             return r",\ ".join(r"\left(" + to_latex(v, symbol_names) + r"\right)"
                                for v in value)
-        return r" \times ".join(to_latex(v, symbol_names) for v in value)
+        return r" \times ".join(_factor_latex(v, symbol_names) for v in value)
     if isinstance(value, Labeled):
         return r",\quad ".join(_text(f"{k}:") + r"\ " + to_latex(v, symbol_names)
                                for k, v in value.items)
@@ -82,6 +89,13 @@ def to_latex(value: Value, symbol_names: Mapping | None = None) -> str:
     return _text(str(value))
 
 
+def _factor_latex(value: Value, symbol_names: Mapping | None) -> str:
+    """One entry of a shape: a sum is bracketed, so ``(H + K - 1) x (W + K - 1)`` keeps its
+    meaning."""
+    text = to_latex(value, symbol_names)
+    return rf"\left({text}\right)" if isinstance(value, sp.Add) else text
+
+
 def to_text(value: Value) -> str:
     """Plain, deterministic text of a value (for JSON, summaries and terminals)."""
     if value is None:
@@ -89,7 +103,8 @@ def to_text(value: Value) -> str:
     if isinstance(value, (tuple, list)):
         if value and all(isinstance(v, str) for v in value):
             return ", ".join(value)
-        return " x ".join(to_text(v) for v in value)
+        return " x ".join(f"({to_text(v)})" if isinstance(v, sp.Add) else to_text(v)
+                          for v in value)
     if isinstance(value, sp.Basic):
         return sp.sstr(value)
     return str(value)
@@ -173,3 +188,93 @@ def derivation_markdown(derivation: Derivation) -> str:
     if derivation.assumptions:
         out.append("- assuming: " + "; ".join(derivation.assumptions))
     return "\n".join(out)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+class UnicodePrinter(StrPrinter):
+    """SymPy's string printer with one-line Unicode math: ``⌈H/2⌉``, ``⌊x⌋``, ``·`` for
+    products, superscript integer powers, ``mod``, ``μ(p)``."""
+
+    def __init__(self, names: Mapping[sp.Symbol, str] | None = None):
+        super().__init__()
+        self._names = dict(names or {})
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return self._names.get(expr, expr.name)
+
+    def _print_floor(self, expr) -> str:
+        return "⌊" + self._print(expr.args[0]) + "⌋"
+
+    def _print_ceiling(self, expr) -> str:
+        return "⌈" + self._print(expr.args[0]) + "⌉"
+
+    def _print_mu(self, expr) -> str:
+        return "μ(" + self._print(expr.args[0]) + ")"
+
+    def _print_Mod(self, expr) -> str:
+        a, b = (self._print(x) if x.is_Atom else f"({self._print(x)})" for x in expr.args)
+        return f"({a} mod {b})"
+
+    def _print_Max(self, expr) -> str:
+        return "max(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Min(self, expr) -> str:
+        return "min(" + ", ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_Mul(self, expr) -> str:
+        return super()._print_Mul(expr).replace("*", "·")
+
+    def _print_Pow(self, expr, rational=False) -> str:
+        base, exp = expr.args
+        if exp.is_Integer and int(exp) > 1:
+            text = self._print(base)
+            if not (base.is_Atom or isinstance(base, (sp.floor, sp.ceiling))):
+                text = f"({text})"
+            return text + str(int(exp)).translate(_SUPERSCRIPT)
+        return super()._print_Pow(expr, rational).replace("**", "^")
+
+    def _print_Relational(self, expr) -> str:
+        ops = {">=": "≥", "<=": "≤", "!=": "≠", "==": "="}
+        op = ops.get(expr.rel_op, expr.rel_op)
+        return f"{self._print(expr.lhs)} {op} {self._print(expr.rhs)}"
+
+
+def to_unicode(value: Value, names: Mapping[sp.Symbol, str] | None = None) -> str:
+    """One-line Unicode math of a value: shapes joined by ``×`` (sums bracketed), integers with
+    thousands separators, expressions by :class:`UnicodePrinter`."""
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        if value and all(isinstance(v, str) for v in value):
+            return ", ".join(value)
+        return " × ".join(f"({to_unicode(v, names)})" if isinstance(v, sp.Add)
+                          else to_unicode(v, names) for v in value)
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or isinstance(value, sp.Integer):
+        return f"{int(value):,}"
+    if isinstance(value, sp.Basic):
+        return UnicodePrinter(names).doprint(value)
+    return str(value)
+
+
+def put_in_unicode(value: object) -> str:
+    """A value put in for a symbol, in Unicode math: numbers and symbols as they are, anything
+    longer in brackets."""
+    if isinstance(value, str):
+        return value.replace("\\left", "").replace("\\right", "")
+    if isinstance(value, (int, sp.Integer)) and not isinstance(value, bool) and value >= 0:
+        return str(int(value))
+    text = to_unicode(value) if not isinstance(value, int) else str(value)
+    compound = isinstance(value, (sp.Add, sp.Mul, sp.Pow, sp.Rational, int))
+    return f"({text})" if compound else text
+
+
+def step_unicode(step: Step) -> str:
+    """``label: rhs`` in Unicode math, the values put in for symbols on a substitution."""
+    names = {s: put_in_unicode(v) for s, v in (step.symbol_names or {}).items()}
+    if isinstance(step.rhs, sp.Basic):
+        return f"{step.label}: {UnicodePrinter(names).doprint(step.rhs)}"
+    return f"{step.label}: {to_unicode(step.rhs)}"

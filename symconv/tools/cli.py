@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="NHWC input shape; names are symbols (default 1,H,W,3)")
     cost.add_argument("--at", help="values for the symbols, e.g. H=224,W=224; the numbers are "
                       "cross-checked against XLA")
-    cost.add_argument("--format", choices=("table", "markdown", "latex", "json"),
-                      default="table")
+    cost.add_argument("--format", choices=("table", "plain", "markdown", "latex", "json"),
+                      default="table", help="table: Unicode math for a terminal (default); "
+                      "plain: ASCII for scripts")
     cost.add_argument("--convention", choices=("dense", "exact"), default="dense")
     cost.add_argument("--engine", choices=("algebra", "trace"), default="algebra",
                       help="built-in models: their algebra Stack (default) or the jaxpr tracer; "
@@ -120,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--output-padding", help="transposed conv output padding (default 0)")
     derive.add_argument("--no-bias", action="store_true")
     derive.add_argument("--input", help="H,W of the input (default: symbols H, W)")
-    derive.add_argument("--format", choices=("latex", "markdown", "text"), default="text")
+    derive.add_argument("--format", choices=("text", "plain", "latex", "markdown"),
+                        default="text", help="text: Unicode math (default); plain: ASCII")
     bench = sub.add_parser("bench", help="run a built-in model jitted and data-parallel; time "
                            "it against the device's peak FLOP/s")
     bench.add_argument("model", help="a built-in model name (see `symconv models`)")

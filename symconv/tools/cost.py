@@ -57,6 +57,11 @@ class CostReport:
     def agrees(self) -> bool | None:
         return _agrees(self, self.algebra_flops, self.algebra_params)
 
+    def _repr_html_(self) -> str:  # a notebook draws the table with its math
+        from symconv.report.render.cost import render_cost
+
+        return render_cost(self, "html")
+
     def as_dict(self) -> dict:
         return {
             "model": self.model,
@@ -154,6 +159,11 @@ class TraceReport:
     def agrees(self) -> bool | None:
         return self.result.complete and _agrees(self, self.traced_flops, self.traced_params) \
             if self.point is not None else None
+
+    def _repr_html_(self) -> str:
+        from symconv.report.render.cost import render_cost
+
+        return render_cost(self, "html")
 
     @property
     def rows(self) -> list:

@@ -4,21 +4,35 @@ derivation as text, Markdown or LaTeX.
 
 The reports are duck-typed (``CostReport``/``TraceReport`` of :mod:`symconv.tools.cost`, a layer
 above this one): :func:`render_cost` picks the drawing by the report's ``engine``, ``"algebra"``
-or ``"trace"``.
+or ``"trace"``. ``"table"`` is for a terminal: a ``rich`` table 100 columns wide with one-line
+Unicode math (``⌈H/2⌉``, ``·``, superscripts), long expressions wrapped; ``"plain"`` is aligned
+ASCII for scripts; ``"html"`` is for notebooks (MathJax math), ``"markdown"``, ``"latex"`` and
+``"json"`` for documents and programs.
 """
 
 from __future__ import annotations
 
+import html
+import io
 import json
+import textwrap
 from typing import Any
 
 from symconv.errors import SymconvError
-from symconv.report.notation import derivation_latex, derivation_markdown, step_text, to_latex
+from symconv.report.notation import (
+    derivation_latex,
+    derivation_markdown,
+    step_text,
+    step_unicode,
+    to_latex,
+    to_unicode,
+)
 from symconv.report.proof import Derivation
 from symconv.report.render.tables import stack_latex, stack_markdown
 
-COST_FORMATS = ("table", "markdown", "latex", "json")
-DERIVATION_FORMATS = ("text", "markdown", "latex")
+COST_FORMATS = ("table", "plain", "markdown", "latex", "json", "html")
+DERIVATION_FORMATS = ("text", "plain", "markdown", "latex")
+WIDTH = 100  #: columns of the terminal table
 
 
 def count(value: Any) -> str:
@@ -51,6 +65,34 @@ def _check_line(report: Any, side: str, flops: int, params: int) -> str:
             f"{'agree' if report.agrees else 'DISAGREE'}" + within)
 
 
+def _terminal(columns: list[str], rows: list[list[Any]], numeric: set[int]) -> str:
+    """A ``rich`` table of Unicode math, :data:`WIDTH` columns wide (cells wrap), as text."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for i, c in enumerate(columns):
+        table.add_column(c, justify="right" if i in numeric else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(to_unicode(v) if not isinstance(v, str) else v for v in row))
+    console = Console(file=io.StringIO(), width=WIDTH, color_system=None, highlight=False)
+    console.print(table)
+    return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
+
+
+def _html(columns: list[str], rows: list[list[Any]]) -> str:
+    """An HTML table with MathJax inline math (what a notebook shows)."""
+    def cell(v: Any) -> str:
+        if isinstance(v, str):
+            return html.escape(v)
+        return r"\(" + html.escape(to_latex(v)) + r"\)"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def _algebra_table(report: Any, fmt: str) -> str:
     if fmt == "markdown":
         return stack_markdown(report.table)
@@ -58,18 +100,23 @@ def _algebra_table(report: Any, fmt: str) -> str:
         return stack_latex(report.table)
     conv = report.convention
     columns = ["layer", "kind", "output", "params", f"MACs ({conv})", "FLOPs"]
-    body = [[r.name, r.kind, count(r.output_shape), count(r.params),
-             count(getattr(r, "macs_" + conv)), count(r.flops)] for r in report.table.rows]
+    rows = [[r.name, r.kind, tuple(r.output_shape), r.params, getattr(r, "macs_" + conv),
+             r.flops] for r in report.table.rows]
+    if fmt == "table":
+        return _terminal(columns, rows, {3, 4, 5})
+    if fmt == "html":
+        return _html(columns, rows)
+    body = [[r[0], r[1], *(count(v) for v in r[2:])] for r in rows]
     return "\n".join(_aligned(columns, body))
 
 
-def _algebra_footer(report: Any) -> list[str]:
+def _algebra_footer(report: Any, show: Any = count) -> list[str]:
     totals, conv = report.table.totals, report.convention
     lines = [f"{report.model} on input {count(tuple(report.input_shape))}",
-             (f"parameters: {count(totals['params'])} (weights {count(totals['weights'])}, "
-              f"biases {count(totals['biases'])})"),
-             f"MACs ({conv}): {count(totals['macs_' + conv])}",
-             f"FLOPs (exact, what XLA counts): {count(totals['flops'])}"]
+             (f"parameters: {show(totals['params'])} (weights {show(totals['weights'])}, "
+              f"biases {show(totals['biases'])})"),
+             f"MACs ({conv}): {show(totals['macs_' + conv])}",
+             f"FLOPs (exact, what XLA counts): {show(totals['flops'])}"]
     if report.point is not None:
         lines.append(_check_line(report, "algebra", report.algebra_flops, report.algebra_params))
     return lines
@@ -80,6 +127,9 @@ def _trace_table(report: Any, fmt: str) -> str:
     key = "macs_" + conv
     columns = ["module", "params", f"MACs ({conv})", "FLOPs"]
     rows = report.rows
+    if fmt in ("table", "html"):
+        cells = [[r.path, r.params, getattr(r, key), r.flops] for r in rows]
+        return _terminal(columns, cells, {1, 2, 3}) if fmt == "table" else _html(columns, cells)
     body = [[r.path, count(r.params), count(getattr(r, key)), count(r.flops)] for r in rows]
     if fmt == "markdown":
         return "\n".join(["| " + " | ".join(columns) + " |", "|---|---:|---:|---:|",
@@ -95,14 +145,14 @@ def _trace_table(report: Any, fmt: str) -> str:
     return "\n".join(_aligned(columns, body))
 
 
-def _trace_footer(report: Any) -> list[str]:
+def _trace_footer(report: Any, show: Any = count) -> list[str]:
     res, conv = report.result, report.convention
     totals = res.totals
     lines = [f"{report.model} on input {count(tuple(report.input_shape))} (traced jaxpr)",
              f"parameters: {totals['params']:,}",
-             f"MACs ({conv}): {count(totals['macs_' + conv])}",
-             (f"FLOPs: {count(totals['flops'])}; "
-              f"transcendentals: {count(totals['transcendentals'])}")]
+             f"MACs ({conv}): {show(totals['macs_' + conv])}",
+             (f"FLOPs: {show(totals['flops'])}; "
+              f"transcendentals: {show(totals['transcendentals'])}")]
     if not res.complete:
         lines.append(f"INCOMPLETE: no cost rule for {dict(res.unknown)}; the totals leave them "
                      "out")
@@ -115,24 +165,32 @@ _DRAW = {"algebra": (_algebra_table, _algebra_footer), "trace": (_trace_table, _
 
 
 def render_cost(report: Any, fmt: str = "table") -> str:
-    """A ``CostReport`` or ``TraceReport`` in ``fmt``: ``"table"`` (aligned text),
-    ``"markdown"`` or ``"latex"`` (the table, then the totals and the check as text lines), or
-    ``"json"`` (``report.as_dict()``, sorted keys, indent 2)."""
+    """A ``CostReport`` or ``TraceReport`` in ``fmt``: ``"table"`` (a terminal table of Unicode
+    math), ``"plain"`` (aligned ASCII), ``"markdown"`` or ``"latex"`` (the table, then the
+    totals and the check as text lines), ``"html"`` (for notebooks) or ``"json"``
+    (``report.as_dict()``, sorted keys, indent 2)."""
     if fmt not in COST_FORMATS:
         raise SymconvError(f"fmt must be one of {COST_FORMATS}, got {fmt!r}")
     if fmt == "json":
         return json.dumps(report.as_dict(), indent=2, sort_keys=True)
     table, footer = _DRAW[report.engine]
-    return "\n".join([table(report, fmt), "", *footer(report)])
+    lines = footer(report, to_unicode if fmt == "table" else count)
+    if fmt == "table":  # long expressions wrapped to the terminal's width
+        lines = [textwrap.fill(x, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+                 for x in lines]
+    if fmt == "html":
+        return table(report, fmt) + "".join(f"<p>{html.escape(x)}</p>" for x in lines)
+    return "\n".join([table(report, fmt), "", *lines])
 
 
 def render_derivation(derivation: Derivation, fmt: str = "text") -> str:
-    """A derivation as ``"text"`` (one step a line), ``"markdown"`` or ``"latex"`` (an
-    ``aligned`` display to paste into a document)."""
+    """A derivation as ``"text"`` (one step a line, Unicode math), ``"plain"`` (ASCII),
+    ``"markdown"`` or ``"latex"`` (an ``aligned`` display to paste into a document)."""
     if fmt == "latex":
         return derivation_latex(derivation, display=True)
     if fmt == "markdown":
         return derivation_markdown(derivation)
-    if fmt != "text":
+    if fmt not in ("text", "plain"):
         raise SymconvError(f"fmt must be one of {DERIVATION_FORMATS}, got {fmt!r}")
-    return "\n".join(step_text(step) for step in derivation.steps)
+    step = step_unicode if fmt == "text" else step_text
+    return "\n".join(step(s) for s in derivation.steps)
