@@ -1,8 +1,9 @@
 """`symconv prove`: report files, JSON content, verdicts computed (not typed), exit codes.
 
 One test runs the real command on a small proof module; its output must equal what the
-renderers write for the same module as the session fixture ``all_proofs`` built it (a second,
-independent build: the report is deterministic and the CLI adds nothing of its own).
+renderers write for the same module as the session fixture ``proof_run`` built it, with the
+source, exclusions and bibliography shipped beside it (a second, independent build: the report
+is deterministic and the CLI adds nothing of its own).
 """
 
 import json
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from symconv.report.render import report_json, report_markdown
-from symconv.report.runner import environment
+from symconv.report.runner import RunResult, environment
 from symconv.tools.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -34,18 +35,22 @@ def test_prove_writes_report(report):
     for claim in doc["claims"]:
         assert set(claim) >= {"id", "question", "statement", "stated", "derived", "verdict",
                               "checks"}
-        assert claim["verdict"] in {"verified", "refuted", "derived", "opinion"}
-        assert claim["checks"] and all(c["passed"] for c in claim["checks"])
+        assert claim["verdict"] in {"verified", "refuted", "derived", "opinion", "unsourced"}
+        assert claim["checks"] or claim["verdict"] in {"opinion", "unsourced"}
+        assert all(c["passed"] for c in claim["checks"])
+        assert (claim["quote"] is None) is (claim["verdict"] == "derived")
     md = (out / "report.md").read_text()
     assert "## Summary" in md and "$$" in md and "q1a.cost_exact" in md
+    assert doc["coverage"]["source"] == "assignment3.txt"
 
 
-def test_cli_report_equals_the_renderers_on_the_session_build(report, all_proofs):
+def test_cli_report_equals_the_renderers_on_the_session_build(report, proof_run):
     _, out = report
-    proofs = [p for p in all_proofs if (p.question, p.part) == ("Q1", "a")]
+    run = RunResult(tuple(p for p in proof_run.proofs if (p.question, p.part) == ("Q1", "a")),
+                    (), proof_run.source, proof_run.exclusions, proof_run.bibliography)
     env = environment()
-    assert (out / "report.md").read_text(encoding="utf-8") == report_markdown(proofs, env)
-    assert (out / "report.json").read_text(encoding="utf-8") == report_json(proofs, env)
+    assert (out / "report.md").read_text(encoding="utf-8") == report_markdown(run, env)
+    assert (out / "report.json").read_text(encoding="utf-8") == report_json(run, env)
 
 
 _REFUTED = '''
@@ -55,9 +60,11 @@ from symconv.report.proof import Check, Claim, Derivation, Proof, Step
 
 def build():
     derived = Conv2D(3, 64, 5, strides=2, padding=2).param_count()
-    claim = Claim(id="q9z.params", statement="params", stated=4800, derived=derived,
+    claim = Claim(id="q9z.params", statement="params", quote="4800 parameters", stated=4800,
+                  derived=derived,
                   derivation=Derivation((Step("result", "n", derived),)),
-                  checks=(Check("sympy", "trivial", "-", True),))
+                  checks=(Check("sympy", "trivial", "-", True),),
+                  correction="weights only; with the 64 biases the layer has 4,864")
     return Proof("Q9", "z", "test", (claim,))
 '''
 
@@ -73,7 +80,9 @@ def test_strict_fails_on_refuted(tmp_path):
                  "--no-pdf"]) == 1
     doc = json.loads((tmp_path / "o" / "report.json").read_text())
     assert doc["claims"][0]["verdict"] == "refuted"
-    assert "Corrections" in (tmp_path / "o" / "report.md").read_text()
+    md = (tmp_path / "o" / "report.md").read_text()
+    corrections = md.split("## Corrections")[1]
+    assert "> 4800 parameters" in corrections and "**Correction.** weights only" in corrections
 
 
 def test_inconsistent_fails(tmp_path):

@@ -46,7 +46,7 @@ def write_report(paths: Sequence[str | Path] = (), out: str | Path = "build/repo
     files = proof_files(list(paths) or [default_proof_dir()])
     out = Path(out)
     run = run_proofs(files, progress=progress)
-    tex = render_report(run.proofs, out, environment())
+    tex = render_report(run, out, environment())
     notes = [f"symconv: proof {file} failed to run: {err}" for file, err in run.errors]
     written = list(FILES)
     code = run.exit_code(strict=strict)

@@ -1,167 +1,365 @@
-"""``report.tex``: a complete article (amsmath, booktabs, graphicx, hyperref) and its PDF.
+r"""``report.tex``: a complete article in Latin Modern (T1), and its PDF.
 
-Long equations and tables are scaled down to the text width when wider (``\\fiteq``,
-``\\resizebox``) so nothing overflows the page. The PDF is compiled with ``pdflatex`` when it
-is installed.
+The main body is what a student or teacher reads: how to read the report, a summary (the
+source's statements apart from the toolkit's derived extras), the corrections, then per question
+part the source's words, the answer, the derivation with every substitution, the correction in
+words and the figure; the references close it. The appendix, after ``\label{appendix}`` on a new
+page, holds the check table, the source coverage, the conventions and the environment.
+
+Every formula comes from SymPy's printers (:mod:`symconv.report.notation`); the source's own
+math is typeset as the source writes it. Nothing is scaled below the text size except a single
+formula or table cell wider than its column (``\fitmath``, ``\fitin``). The PDF is compiled with
+``pdflatex`` when it is installed (:func:`compile_pdf`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+import sympy as sp
+
 from symconv.errors import SymconvError
-from symconv.report.notation import derivation_latex, human, to_latex
-from symconv.report.proof import Claim, Proof, Verdict
-from symconv.report.render.json import summary_counts
-from symconv.report.render.markdown import CONVENTIONS
+from symconv.report.notation import human, text_escape, to_latex
+from symconv.report.proof import Claim, Labeled, Proof, Verdict
+from symconv.report.render import latex_appendix as appendix
+from symconv.report.render.outline import (
+    READING_GUIDE,
+    TITLE,
+    VERDICT_ORDER,
+    VERDICT_RULES,
+    Chain,
+    RunResult,
+    Tally,
+    as_run,
+    citations,
+    figure_pdf,
+    parts,
+    sentence,
+    short_id,
+    source_line,
+    summary_rows,
+)
+from symconv.report.render.quote import claim_id, quote_latex, text_latex
 from symconv.report.render.tables import table_latex
 
 INSTALL_HINT = ("install pdflatex to get report.pdf (Debian/Ubuntu: apt-get install "
-                "--no-install-recommends texlive-latex-base texlive-latex-recommended)")
+                "--no-install-recommends texlive-latex-base texlive-latex-recommended lmodern)")
 
-PREAMBLE = r"""\documentclass[10pt]{article}
-\usepackage[margin=2.2cm]{geometry}
+PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
+\usepackage[margin=1.8cm,top=1.6cm,bottom=1.9cm]{geometry}
 \usepackage[T1]{fontenc}
+\usepackage{lmodern}
+\usepackage{textcomp}
 \usepackage{amsmath,amssymb}
-\usepackage{booktabs,longtable,array}
+\usepackage{microtype}
+\usepackage{booktabs,longtable,array,tabularx}
 \usepackage{graphicx}
 \usepackage{xcolor}
+\usepackage{multicol}
 \usepackage[hidelinks]{hyperref}
 \pdfinfoomitdate=1
 \pdftrailerid{}
 \setlength{\parindent}{0pt}
-\setlength{\parskip}{4pt}
+\setlength{\parskip}{2pt plus 1pt}
+\setcounter{tocdepth}{1}
+\renewcommand{\topfraction}{0.85}
+\renewcommand{\bottomfraction}{0.7}
+\renewcommand{\textfraction}{0.1}
+\renewcommand{\floatpagefraction}{0.75}
+\setlength{\textfloatsep}{8pt plus 2pt minus 2pt}
+\setlength{\floatsep}{6pt plus 2pt minus 2pt}
+\setlength{\intextsep}{6pt plus 2pt minus 2pt}
+\allowdisplaybreaks
+\definecolor{vverified}{rgb}{0.05,0.45,0.15}
+\definecolor{vrefuted}{rgb}{0.75,0.05,0.05}
+\definecolor{vunsourced}{rgb}{0.70,0.35,0.00}
+\definecolor{vopinion}{rgb}{0.40,0.40,0.40}
+\definecolor{vderived}{rgb}{0.10,0.25,0.65}
+\definecolor{vinconsistent}{rgb}{0.85,0.00,0.60}
+\definecolor{srcquote}{rgb}{0.10,0.10,0.45}
+\newcommand{\verdict}[2]{\textsf{\bfseries\textcolor{#1}{#2}}}
+\newcommand{\claimid}[1]{\texttt{#1}}
+% the source's words: indented, in the quote colour, with the source line
+\newenvironment{srcquote}[1]{\begin{list}{}{\leftmargin=1.5em\rightmargin=0pt
+  \topsep=0pt\partopsep=0pt\parsep=2pt\itemsep=0pt}\item[]\leavevmode\color{srcquote}%
+  \llap{\scriptsize\sffamily\textcolor{vopinion}{#1}\hspace{0.4em}}}{\end{list}}
+% how the toolkit reads them: sans-serif, labelled
+\newcommand{\reading}[1]{\par{\sffamily\small\textit{Reading:} #1\par}}
+\newcommand{\correction}[1]{\par{\textcolor{vrefuted}{\textbf{Correction.}} #1\par}}
+\newcommand{\note}[1]{\par{\small\textit{Note.} #1\par}}
 \newsavebox{\eqbox}
-% Typeset display math at natural size, or scaled down to the line width if wider.
-\newcommand{\fiteq}[1]{\sbox{\eqbox}{$\displaystyle #1$}%
+% display math at natural size, or scaled down to the line width if wider
+\newcommand{\fitmath}[1]{\sbox{\eqbox}{$\displaystyle #1$}%
   \ifdim\wd\eqbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\eqbox}}\else\usebox{\eqbox}\fi}
-% The same inside a box of width #1 (table cells).
+% the same in a box of width #1 (table cells), text style
 \newcommand{\fitin}[2]{\sbox{\eqbox}{$#2$}%
   \ifdim\wd\eqbox>#1\resizebox{#1}{!}{\usebox{\eqbox}}\else\usebox{\eqbox}\fi}
-\newcommand{\verdict}[1]{\textsf{#1}}
+% a value: inline when short, else centred on its own line
+\newcommand{\val}[1]{\sbox{\eqbox}{$#1$}%
+  \ifdim\wd\eqbox>0.45\linewidth\par{\centering\fitmath{#1}\par}\else$#1$\fi}
+% one derivation chain: #1 on one line if it fits, else #2 (aligned rows)
+\newlength{\eqmax}
+\newcommand{\eqrow}[2]{\setlength{\eqmax}{\linewidth}\addtolength{\eqmax}{-2em}%
+  \sbox{\eqbox}{$\displaystyle #1$}%
+  \ifdim\wd\eqbox>\eqmax\sbox{\eqbox}{$\displaystyle\begin{aligned}#2\end{aligned}$}\fi
+  \ifdim\wd\eqbox>\eqmax\resizebox{\eqmax}{!}{\usebox{\eqbox}}\else\usebox{\eqbox}\fi}
+% a table at its size (#1); wider than the line, with less space between its columns, then
+% with its text columns wrapped (#2); if even that is wider, scaled to the line width (the
+% log says by how much)
+\newcommand{\fittable}[2]{\sbox{\eqbox}{#1}%
+  \ifdim\wd\eqbox>\linewidth\sbox{\eqbox}{\setlength{\tabcolsep}{2.5pt}#1}\fi
+  \ifdim\wd\eqbox>\linewidth\sbox{\eqbox}{\setlength{\tabcolsep}{3pt}#2}\fi
+  \ifdim\wd\eqbox>\linewidth\typeout{symconv: table scaled to \the\linewidth\space from
+  \the\wd\eqbox}\resizebox{\linewidth}{!}{\usebox{\eqbox}}\else\usebox{\eqbox}\fi}
+\newcommand{\steplabel}[1]{\tag*{\small\itshape #1}}
+\AtBeginDocument{\setlength{\abovedisplayskip}{2pt plus 1pt}%
+  \setlength{\belowdisplayskip}{2pt plus 1pt}%
+  \setlength{\abovedisplayshortskip}{2pt plus 2pt}%
+  \setlength{\belowdisplayshortskip}{2pt plus 2pt}}
 """
 
-_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-            "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-            "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
+VERDICT_TEX = {v: r"\verdict{v" + v.value + "}{" + v.value + "}" for v in Verdict}
 
 
 def tex_escape(text: str) -> str:
-    """Plain text made safe for LaTeX (every special character escaped)."""
-    return "".join(_SPECIAL.get(ch, ch) for ch in str(text))
+    """Plain text made safe for LaTeX in T1 (every special character escaped)."""
+    return text_escape(text)
 
 
-_VERDICT = {
-    Verdict.VERIFIED: r"\verdict{verified}",
-    Verdict.REFUTED: r"\verdict{\textcolor{red!70!black}{refuted}}",
-    Verdict.DERIVED: r"\verdict{derived}",
-    Verdict.OPINION: r"\verdict{opinion}",
-    Verdict.INCONSISTENT: r"\verdict{\textcolor{red}{INCONSISTENT}}",
-}
+def claim_link(cid: str) -> str:
+    return r"\hyperref[claim:" + cid + "]{" + claim_id(cid) + "}"
 
 
-def _value(value, width: str = r"\linewidth") -> str:
+def value_tex(value) -> str:
+    """A value in running text: short inline, long on a line of its own."""
     if value is None:
         return "---"
+    if isinstance(value, Labeled) and len(value.items) > 1:
+        return ", ".join(value_tex(Labeled((item,))) for item in value.items)
+    return r"\val{" + to_latex(value) + "}"
+
+
+def cell_tex(value, width: str = r"\linewidth") -> str:
+    """A value in a table cell: a sum or product as inline math (it wraps at its operators),
+    anything else scaled only if wider than the cell; one line per name of a
+    :class:`Labeled`."""
+    if value is None:
+        return "---"
+    if isinstance(value, Labeled) and len(value.items) > 1:
+        return r"\newline ".join(cell_tex(Labeled((item,)), width) for item in value.items)
+    if isinstance(value, sp.Expr) and (value.is_Add or value.is_Mul):
+        return "$" + to_latex(value) + "$"
     return r"\fitin{" + width + "}{" + to_latex(value) + "}"
 
 
-def _claim(claim: Claim) -> list[str]:
-    out = [r"\subsubsection*{\texttt{" + tex_escape(claim.id) + "} --- "
-           + _VERDICT[claim.verdict] + "}",
-           r"\label{claim:" + claim.id + "}",
-           r"\begin{quote}\itshape " + tex_escape(claim.statement) + r"\end{quote}"]
-    unit = f" {tex_escape(claim.unit)}" if claim.unit else ""
+def _units(value, unit: str) -> str:
+    extra = f" ({human(value)})" if human(value) else ""
+    return (f" {tex_escape(unit)}" if unit else "") + extra
 
-    def units(value):
-        return f" ({human(value)})" if human(value) else ""
 
-    if claim.stated is not None:
-        out.append(r"Stated: " + _value(claim.stated, "0.8\\linewidth") + unit
-                   + units(claim.stated) + r"\\")
-    out.append(r"Derived: " + _value(claim.derived, "0.8\\linewidth") + unit
-               + units(claim.derived))
-    if claim.derivation.steps:
-        out += [r"\begin{center}", r"\fiteq{" + derivation_latex(claim.derivation) + "}",
-                r"\end{center}"]
-    if claim.derivation.assumptions:
-        out.append(r"Assuming: " + "; ".join(r"\texttt{" + tex_escape(a) + "}"
-                                             for a in claim.derivation.assumptions) + ".")
-    if claim.checks:
-        out.append(r"\begin{itemize}")
-        for c in claim.checks:
-            mark = "passed" if c.passed else r"\textbf{FAILED}"
-            detail = f" ({tex_escape(c.detail)})" if c.detail else ""
-            out.append(r"\item[\textbullet] [" + tex_escape(c.side) + "] " + tex_escape(
-                c.description) + " --- " + tex_escape(c.points) + " --- " + mark + detail)
-        out.append(r"\end{itemize}")
-    if claim.note:
-        out.append(r"\emph{Note:} " + tex_escape(claim.note))
+def cite_tex(claim: Claim, cited: dict) -> str:
+    if claim.cite is None:
+        return ""
+    key, where = claim.cite
+    number = cited[key].number if key in cited else tex_escape(key)
+    return r"\hyperref[ref:" + key + "]{[" + str(number) + "]}" + (
+        f", {tex_escape(where)}" if where else "")
+
+
+def values_tex(claim: Claim) -> str:
+    """What the source states and what is right, in one sentence."""
+    unit = claim.unit
+    if claim.stated is None:
+        if claim.derived is None:
+            return ""
+        return r"Value: " + value_tex(claim.derived) + _units(claim.derived, unit) + "."
+    if claim.verdict is Verdict.VERIFIED:
+        return (r"States " + value_tex(claim.stated) + _units(claim.stated, unit)
+                + r"; derived the same.")
+    return (r"The source states " + value_tex(claim.stated) + _units(claim.stated, unit)
+            + r"; the right value is " + value_tex(claim.derived)
+            + _units(claim.derived, unit) + ".")
+
+
+def chains_tex(chains: Sequence[Chain]) -> list[str]:
+    """The chains written out in one ``gather*``, each tagged with its caption; those already
+    written out for an earlier claim in one line of results."""
+    out = []
+    used = [ch for ch in chains if ch.shown_in is not None]
+    if used:
+        out.append(r"{\small Uses " + "; ".join(
+            r"\(" + ch.lhs + " = " + ch.rhs[-1] + r"\) (" + claim_link(ch.shown_in) + ")"
+            for ch in used) + r".\par}")
+    rows = []
+    for ch in chains:
+        if ch.shown_in is None:
+            one = ch.lhs + " = " + " = ".join(ch.rhs)
+            multi = ch.lhs + " &= " + r" \\ &= ".join(ch.rhs)
+            rows.append(r"\eqrow{" + one + "}{" + multi + "}"
+                        + r"\steplabel{" + tex_escape(ch.caption) + "}")
+    if rows:
+        out += [r"\begin{gather*}", " \\\\\n".join(rows), r"\end{gather*}"]
     return out
 
 
-def report_latex(proofs: Sequence[Proof], environment: dict | None = None,
-                 title: str = "symconv report") -> str:
-    counts = summary_counts(proofs)
-    out = [PREAMBLE, r"\title{" + tex_escape(title) + "}", r"\date{}", r"\begin{document}",
-           r"\sloppy",
-           r"\maketitle",
-           tex_escape(", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no claims")
-           + ".", r"\tableofcontents", r"\section{Summary}",
-           r"\begin{longtable}{@{}p{0.27\linewidth}p{0.06\linewidth}p{0.23\linewidth}"
-           r"p{0.23\linewidth}l@{}}", r"\toprule",
-           r"claim & part & stated & derived & verdict \\", r"\midrule", r"\endhead"]
-    for proof in proofs:
-        for c in proof.claims:
-            out.append(r"\hyperref[claim:" + c.id + r"]{\texttt{" + tex_escape(c.id) + "}} & "
-                       + tex_escape(f"{c.question}({c.part})") + " & "
-                       + _value(c.stated, r"\linewidth") + " & "
-                       + _value(c.derived, r"\linewidth") + " & " + _VERDICT[c.verdict]
-                       + r" \\")
-    out += [r"\bottomrule", r"\end{longtable}", r"\section{Corrections}"]
+def _head(claim: Claim, cited: dict, values: bool = True) -> str:
+    cite = cite_tex(claim, cited)
+    vals = values_tex(claim) if values else ""
+    return (r"\par\vspace{2pt}\noindent\phantomsection\label{claim:" + claim.id + "}"
+            + r"\textbf{" + claim_id(claim.id) + r"}\enspace " + VERDICT_TEX[claim.verdict]
+            + r"\enspace " + text_latex(sentence(claim.statement)) + (f" {cite}" if cite else "")
+            + (" " + vals if vals else "") + r"\par\nopagebreak")
+
+
+def quote_block(claim: Claim, run: RunResult) -> list[str]:
+    """The source's words, with the line they start on."""
+    if not claim.quote:
+        return []
+    line = source_line(run, claim)
+    return [r"\begin{srcquote}{" + (f"l.\\,{line}" if line else "") + "}",
+            quote_latex(claim.quote, run), r"\end{srcquote}"]
+
+
+def claim_tex(claim: Claim, run: RunResult, chains: Sequence[Chain], cited: dict) -> list[str]:
+    """One claim: head (id, verdict, statement, values), the source's words, the reading, the
+    correction, the derivation, the note."""
+    out = [_head(claim, cited), *quote_block(claim, run)]
+    if claim.reading:
+        out.append(r"\reading{" + text_latex(claim.reading) + "}")
+    if claim.correction and claim.verdict is Verdict.REFUTED:
+        out.append(r"\correction{" + text_latex(claim.correction) + "}")
+    out += chains_tex(chains)
+    if claim.note:
+        out.append(r"\note{" + text_latex(claim.note) + "}")
+    return out
+
+
+def extras_line(extras: Sequence[Claim]) -> str:
+    """Where a part's extras are: the toolkit's values, derived in the appendix."""
+    n = len(extras)
+    return (r"\par\smallskip{\small\textit{Derived by the toolkit}" + f" ({n} value"
+            + "s" * (n != 1) + r" the source does not state, in Appendix~\ref{app:extras}): "
+            + ", ".join(claim_link(c.id) for c in extras) + r".\par}")
+
+
+def _rules_tex() -> list[str]:
+    out = [r"\section*{How to read this report}", text_latex(READING_GUIDE), "",
+           r"\begin{description}\setlength{\itemsep}{0pt}\setlength{\parskip}{1pt}"]
+    for v in VERDICT_ORDER:
+        out.append(r"\item[" + VERDICT_TEX[v] + "] " + text_latex(VERDICT_RULES[v]))
+    out.append(r"\end{description}")
+    return out
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return ", ".join(r"\hyperref[claim:" + cid + "]{" + claim_id(short_id(cid)) + "}"
+                     for cid in ids)
+
+
+def _summary_tex(proofs: Sequence[Proof]) -> list[str]:
+    """Per question part: the source's statements by verdict, then the toolkit's extras."""
+    first, second = Tally.of(proofs).lines()
+    out = [r"\section{Summary}", tex_escape(first) + " " + tex_escape(second)
+           + r" Each part lists its claims (without the part's prefix: \claimid{rf.L3} is "
+           r"\claimid{q1b.rf.L3}); the values are in the part's section, the refuted "
+           r"statements also under Corrections.",
+           r"{\small\begin{longtable}{@{}l>{\raggedright}p{0.6\linewidth}"
+           r">{\raggedright\arraybackslash}p{0.28\linewidth}@{}}", r"\toprule",
+           r"part & the source's statements & derived by the toolkit \\", r"\midrule",
+           r"\endhead", r"\bottomrule", r"\endfoot"]
+    for row in summary_rows(proofs):
+        cells = "; ".join(VERDICT_TEX[v] + ": " + _ids(ids) for v, ids in row.statements.items())
+        out.append(r"\hyperref[part:" + row.proof.question + row.proof.part + "]{"
+                   + tex_escape(f"{row.proof.question}({row.proof.part})") + "} & "
+                   + (cells or "---") + " & " + (_ids(row.extras) or "---")
+                   + r" \\ \addlinespace[2pt]")
+    return [*out, r"\end{longtable}}"]
+
+
+def _corrections_tex(proofs: Sequence[Proof], run: RunResult) -> list[str]:
+    out = [r"\section{Corrections}"]
     refuted = [c for p in proofs for c in p.claims if c.verdict is Verdict.REFUTED]
     if not refuted:
-        out.append("No stated value was refuted.")
-    else:
-        out.append(r"\begin{itemize}")
-        for c in refuted:
-            unit = f" {tex_escape(c.unit)}" if c.unit else ""
-            out.append(r"\item \texttt{" + tex_escape(c.id) + "}: " + tex_escape(c.note)
-                       + r"\\ the source states " + _value(c.stated, "0.75\\linewidth")
-                       + unit + r"\\ the right value is "
-                       + _value(c.derived, "0.75\\linewidth") + unit + ".")
-        out.append(r"\end{itemize}")
+        return [*out, "No stated value was refuted."]
+    out.append("Each statement of the source that the checks refute, in the source's words, "
+               "then what is right and why.")
+    for c in refuted:
+        out.append(r"\par\smallskip\noindent\textbf{" + claim_link(c.id) + r"}\enspace "
+                   + text_latex(sentence(c.statement)) + " " + values_tex(c)
+                   + r"\par\nopagebreak")
+        out += quote_block(c, run)
+        if c.correction:
+            out.append(r"\correction{" + text_latex(c.correction) + "}")
+    return out
+
+
+def _parts_tex(run: RunResult, cited: dict) -> list[str]:
+    out: list[str] = []
     question = None
-    for proof in proofs:
+    for part in parts(run.proofs):
+        proof = part.proof
         if proof.question != question:
             question = proof.question
             out.append(r"\section{" + tex_escape(question) + "}")
-        out.append(r"\subsection{" + tex_escape(f"{proof.question}({proof.part}): "
-                                                 f"{proof.title}") + "}")
+        out.append(r"\subsection{" + tex_escape(f"{proof.question}({proof.part}): ")
+                   + text_latex(proof.title) + r"}\label{part:" + proof.question + proof.part
+                   + "}")
         for table in proof.tables:
-            out += [r"\begin{table}[h]\centering", r"\caption{" + tex_escape(table.caption) + "}",
-                    r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{"
-                    + table_latex(table) + "}", r"\end{table}"]
+            out += [r"\begin{table}[htbp]\centering\small",
+                    r"\caption{" + text_latex(table.caption) + "}",
+                    r"\fittable{" + table_latex(table) + "}{"
+                    + table_latex(table, r"\linewidth") + "}", r"\end{table}"]
         for fig in proof.figures:
-            out += [r"\begin{figure}[h]\centering",
-                    r"\includegraphics[width=0.8\linewidth]{" + fig.path + "}",
-                    r"\caption{" + tex_escape(fig.caption) + "}", r"\end{figure}"]
-        for claim in proof.claims:
-            out += _claim(claim)
-        out.append(r"\clearpage")
-    out += [r"\appendix", r"\section{Conventions}", r"\begin{itemize}"]
-    for item in CONVENTIONS.strip().split("\n- "):
-        text = item.lstrip("- ").replace("\n  ", " ").replace("**", "").replace("`", "")
-        out.append(r"\item " + tex_escape(text))
-    out.append(r"\end{itemize}")
-    if environment:
-        out += [r"\section{Environment}", r"\begin{itemize}"]
-        out += [r"\item " + tex_escape(f"{k}: {v}") for k, v in sorted(environment.items())]
-        out.append(r"\end{itemize}")
+            out += [r"\begin{figure}[htbp]\centering",
+                    r"\includegraphics[width=0.5\linewidth,height=0.22\textheight,"
+                    r"keepaspectratio]{" + figure_pdf(fig.path) + "}",
+                    r"\caption{" + text_latex(fig.caption) + "}", r"\end{figure}"]
+        for claim in part.statements:
+            out += claim_tex(claim, run, part.chains[claim.id], cited)
+        if part.extras:
+            out.append(extras_line(part.extras))
+    return out
+
+
+def _extras_appendix(run: RunResult, cited: dict) -> list[str]:
+    out = [r"\section{Derivations of the toolkit's additions}\label{app:extras}",
+           "The values the toolkit adds to each part (the source does not state them), each "
+           "with its derivation."]
+    for part in parts(run.proofs):
+        if not part.extras:
+            continue
+        proof = part.proof
+        out.append(r"\subsection*{" + tex_escape(f"{proof.question}({proof.part}): ")
+                   + text_latex(proof.title) + "}")
+        for claim in part.extras:
+            out += claim_tex(claim, run, part.chains[claim.id], cited)
+    return out
+
+
+def report_latex(report: RunResult | Sequence[Proof], environment: dict | None = None,
+                 title: str = TITLE) -> str:
+    """The whole article: main body, then the appendix from ``\\label{appendix}``."""
+    run = as_run(report)
+    proofs = run.proofs
+    cited = citations(run)
+    first, second = Tally.of(proofs).lines()
+    out = [PREAMBLE, r"\title{" + tex_escape(title) + "}", r"\date{}", r"\begin{document}",
+           r"\maketitle", r"\vspace{-2em}\begin{center}" + tex_escape(first) + r"\\"
+           + tex_escape(second) + r"\end{center}",
+           r"\begin{multicols}{2}\small\tableofcontents\end{multicols}"]
+    out += _rules_tex()
+    out += _summary_tex(proofs)
+    out += _corrections_tex(proofs, run)
+    out += _parts_tex(run, cited)
+    out += appendix.references_tex(cited)
+    out += [r"\clearpage", r"\appendix", r"\phantomsection\label{appendix}"]
+    out += _extras_appendix(run, cited)
+    out += appendix.appendix_tex(run, environment)
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"
 
@@ -184,3 +382,12 @@ def compile_pdf(tex_path: Path) -> Path | None:
             raise SymconvError(f"pdflatex failed on {tex_path}: "
                                f"{errors[0] if errors else 'see ' + tex_path.stem + '.log'}")
     return tex_path.with_suffix(".pdf")
+
+
+def appendix_page(directory: Path) -> int | None:
+    """The page the appendix starts on, read from ``report.aux`` (None before compiling)."""
+    aux = Path(directory) / "report.aux"
+    if not aux.exists():
+        return None
+    m = re.search(r"\\newlabel\{appendix\}\{\{[^}]*\}\{(\d+)\}", aux.read_text(errors="replace"))
+    return int(m.group(1)) if m else None

@@ -63,7 +63,7 @@ def _md_cell(value) -> str:
             return ", ".join("×".join(str(x) for x in v) for v in value)  # several shapes
         return f"${to_latex(value)}$"
     if isinstance(value, sp.Basic):
-        return f"${sp.latex(value)}$"
+        return f"${to_latex(value)}$"
     return str(value)
 
 
@@ -94,15 +94,29 @@ def table_markdown(table: Table) -> str:
     return "\n".join([head, rule, *body])
 
 
-def table_latex(table: Table) -> str:
-    """A booktabs ``tabular`` (the float and caption are the renderer's to place)."""
-    lines = [r"\begin{tabular}{" + table.alignment + "}", r"\toprule",
-             " & ".join(_tex_text(h) for h in table.header) + r" \\", r"\midrule"]
+def table_latex(table: Table, width: str | None = None) -> str:
+    """A booktabs ``tabular`` (the float and caption are the renderer's to place).
+
+    With ``width`` (e.g. ``\\linewidth``), a ``tabularx`` of that width whose text columns
+    wrap: the form a table wider than the page takes instead of being shrunk. Rows holding a
+    matrix are spaced apart so that matrices never touch.
+    """
+    spaced = any(isinstance(v, sp.MatrixBase) for row in table.rows for v in row)
+    if width is None:
+        begin, end = r"\begin{tabular}{" + table.alignment + "}", r"\end{tabular}"
+    else:
+        spec = "".join(r">{\raggedright\arraybackslash}X" if a == "l" else a
+                       for a in table.alignment)
+        begin, end = r"\begin{tabularx}{" + width + "}{" + spec + "}", r"\end{tabularx}"
+    lines = [begin, r"\toprule", " & ".join(_tex_text(h) for h in table.header) + r" \\",
+             r"\midrule"]
     for i, row in enumerate(table.rows):
         if i in table.rules:
             lines.append(r"\midrule")
+        elif spaced and i:
+            lines.append(r"\addlinespace[4pt]")
         lines.append(" & ".join(_tex_cell(v) for v in row) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", end]
     return "\n".join(lines)
 
 
