@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import importlib.util
 import sys
@@ -14,6 +15,15 @@ from symconv.errors import SymconvError
 from symconv.report.proof import Proof, Verdict
 from symconv.report.references import Reference, load_bibliography
 from symconv.report.source import Coverage, Exclusion, Source, coverage, load_exclusions
+
+_EXPERIMENTS = contextvars.ContextVar("symconv_experiments", default=False)
+
+
+def experiments_enabled() -> bool:
+    """Whether the proofs being run should run their slow experiments again (``symconv prove
+    --experiments``) rather than read the committed results: ``run_proofs(..., experiments=)``
+    sets it for the proof modules it runs."""
+    return _EXPERIMENTS.get()
 
 
 def default_proof_dir() -> Path:
@@ -110,17 +120,24 @@ class RunResult:
         return 0
 
 
-def run_proofs(files: Sequence[Path], progress: Callable[[str], None] = lambda s: None
-               ) -> RunResult:
+def run_proofs(files: Sequence[Path], progress: Callable[[str], None] = lambda s: None, *,
+               experiments: bool = False) -> RunResult:
+    """Run every proof module of ``files``; with ``experiments``, proofs run their slow
+    experiments again instead of reading the committed results (:func:`experiments_enabled`)."""
     proofs: list[Proof] = []
     errors: list[tuple[str, str]] = []
-    for i, file in enumerate(files, 1):
-        progress(f"[{i}/{len(files)}] {file.name}")
-        try:
-            proofs += load_proofs(file)
-        except Exception as e:  # a proof that fails to run is reported, not fatal to the rest
-            last = traceback.extract_tb(e.__traceback__)[-1]
-            errors.append((str(file), f"{type(e).__name__}: {e} ({last.filename}:{last.lineno})"))
+    token = _EXPERIMENTS.set(bool(experiments))
+    try:
+        for i, file in enumerate(files, 1):
+            progress(f"[{i}/{len(files)}] {file.name}")
+            try:
+                proofs += load_proofs(file)
+            except Exception as e:  # a proof that fails to run is reported, not fatal
+                last = traceback.extract_tb(e.__traceback__)[-1]
+                errors.append((str(file),
+                               f"{type(e).__name__}: {e} ({last.filename}:{last.lineno})"))
+    finally:
+        _EXPERIMENTS.reset(token)
     proofs.sort(key=lambda p: (p.question, p.part))
     directory = Path(files[0]).resolve().parent if files else Path.cwd()
     source, exclusions, bibliography = load_companions(directory)

@@ -38,14 +38,16 @@ class WrittenReport:
 
 
 def write_report(paths: Sequence[str | Path] = (), out: str | Path = "build/report", *,
-                 strict: bool = False, pdf: bool = True,
+                 strict: bool = False, pdf: bool = True, experiments: bool = False,
                  progress: Callable[[str], None] = lambda line: None) -> WrittenReport:
     """Run the proof modules in ``paths`` (default: :func:`default_proof_dir`) and write
     ``report.md``, ``report.json``, ``report.tex`` and ``figures/`` to ``out``; with ``pdf``, also
-    ``report.pdf`` when pdflatex is installed. ``progress`` receives one line per proof file."""
+    ``report.pdf`` when pdflatex is installed. ``progress`` receives one line per proof file;
+    ``experiments`` runs the slow experiments again instead of reading their committed results
+    (:func:`~symconv.report.runner.experiments_enabled`)."""
     files = proof_files(list(paths) or [default_proof_dir()])
     out = Path(out)
-    run = run_proofs(files, progress=progress)
+    run = run_proofs(files, progress=progress, experiments=experiments)
     tex = render_report(run, out, environment())
     notes = [f"symconv: proof {file} failed to run: {err}" for file, err in run.errors]
     written = list(FILES)

@@ -30,7 +30,8 @@ def _stderr(line: str) -> None:
 def _prove(a: argparse.Namespace) -> Output:
     from symconv.report.write import report_summary, write_report
 
-    done = write_report(a.paths, a.out, strict=a.strict, pdf=not a.no_pdf, progress=_stderr)
+    done = write_report(a.paths, a.out, strict=a.strict, pdf=not a.no_pdf,
+                        experiments=a.experiments, progress=_stderr)
     for note in done.notes:
         _stderr(note)
     return report_summary(done), done.code
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--strict", action="store_true",
                        help="exit non-zero when any claim is refuted, too")
     prove.add_argument("--no-pdf", action="store_true", help="write report.tex, skip pdflatex")
+    prove.add_argument("--experiments", action="store_true",
+                       help="run the slow experiments again (gradient flow, training memory) "
+                       "instead of reading their committed results")
     sub.add_parser("models", help="list the built-in models").set_defaults(func=_models)
     cost = sub.add_parser("cost", help="closed-form per-layer cost of a model")
     cost.add_argument("model", help="a built-in model name (see `symconv models`) or "
