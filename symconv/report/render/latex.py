@@ -60,6 +60,7 @@ _VERDICT = {
     Verdict.REFUTED: r"\verdict{\textcolor{red!70!black}{refuted}}",
     Verdict.DERIVED: r"\verdict{derived}",
     Verdict.OPINION: r"\verdict{opinion}",
+    Verdict.UNSOURCED: r"\verdict{unsourced}",
     Verdict.INCONSISTENT: r"\verdict{\textcolor{red}{INCONSISTENT}}",
 }
 

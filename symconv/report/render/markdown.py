@@ -26,6 +26,7 @@ _MARK = {
     Verdict.REFUTED: "**refuted**",
     Verdict.DERIVED: "derived",
     Verdict.OPINION: "opinion",
+    Verdict.UNSOURCED: "unsourced",
     Verdict.INCONSISTENT: "**INCONSISTENT**",
 }
 
