@@ -43,7 +43,8 @@ from symconv.report.proof import Check, Labeled
 C = 80  # classes, as in the question (COCO)
 # The source's numbers (transcribed; never used as expectations).
 STATED = {"v1_depth": 90, "v3_depth": 255, "v3_per_box": 85, "v3_scales": 3,
-          "v3_anchors_per_cell": 3}
+          "v3_anchors_per_cell": 3, "v1_boxes": 2, "v3_boxes": 3}
+
 B_, C_, A_, n_ = sp.symbols("B C A n", integer=True, positive=True)
 t_ = sp.Symbol("t", real=True)
 THRESHOLD = 0.5  # a class counts as predicted when its probability exceeds it

@@ -6,6 +6,7 @@ grid-cell assignment on a worked example of six detections, with exact IoUs; che
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,7 +14,6 @@ import sympy as sp
 
 from symconv.detection import convert_boxes, nms, pairwise_iou
 from symconv.report.proof import (
-    Basis,
     Claim,
     Derivation,
     Figure,
@@ -25,6 +25,7 @@ from symconv.report.proof import (
 )
 
 from ._yolo_common import check, exact_iou, np_iou, np_nms
+from ._yolo_papers import paper
 
 IMAGE, GRID = 448, 7  # YOLOv1's input and grid: cells of 64 px
 CLASSES = ("dog", "person", "bicycle")
@@ -70,7 +71,35 @@ def _nms_claims(exact) -> tuple[list[Claim], dict]:
                 np.asarray([0.9, 0.8] + [-np.inf] * (n - 2), np.float32), max_outputs=n,
                 iou_threshold=TAU, classes=np.asarray([1] * n, np.int32))
     crowd_kept = [int(i) for i in np.asarray(crowd.indices) if i >= 0]
+    agn = runs["agnostic"][0]
+    over = [[exact[i][j] > TAU for j in range(n)] for i in range(n)]
+    rule = (all(SCORES[i] >= SCORES[j] for i in agn for j in range(n) if over[i][j] and j != i)
+            and all(any(over[i][j] and SCORES[j] > SCORES[i] for j in agn)
+                    for i in range(n) if i not in agn))
     claims = [
+        Claim(id="q4c.nms_rule", statement="NMS removes duplicates, keeping only the "
+              "highest-scoring of boxes that overlap with a high IoU.",
+              quote="YOLO uses Non-Maximum Suppression (NMS) to eliminate duplicate detections by "
+                    "retaining only the highest-confidence bounding box when overlapping boxes "
+                    "have a high IoU.",
+              stated=True, derived=rule, cite=("redmon2016", "Sec. 2.4"),
+              reading=f"Read as: among boxes overlapping by IoU > tau (tau = {TAU} here) only the "
+                      "highest-scoring survives; checked on the six detections of the table: "
+                      "every kept box outscores each box it overlaps, every removed box overlaps "
+                      "a kept box with a higher score.",
+              derivation=Derivation((
+                  Step("boxes kept (class-agnostic)", r"\mathrm{kept}", sp.FiniteSet(*agn)),
+                  Step("boxes removed", r"\mathrm{removed}",
+                       sp.FiniteSet(*(i for i in range(n) if i not in agn))))),
+              checks=(check("model", "symconv.detection.nms against the NumPy greedy NMS in this "
+                            "proof, and the rule above on the exact IoUs", f"6 boxes, tau = {TAU}",
+                            runs["agnostic"][0] == runs["agnostic"][1] and rule,
+                            f"kept {agn}"),),
+              note="The YOLOv1 paper: 'Non-maximal suppression can be used to fix these multiple "
+                   "detections. While not critical to performance as it is for R-CNN or DPM, "
+                   "non-maximal suppression adds 2-3% in mAP.' Darknet applies it per class "
+                   "(q4c.nms_per_class); applied across classes it also removes the bicycle "
+                   "(q4c.nms_agnostic)."),
         Claim(id="q4c.iou_pairs", statement="Pairwise IoU of the six example detections: the "
               f"pairs above tau = {TAU} are the duplicates NMS will remove.",
               derived=sp.FiniteSet(*(sp.Tuple(i, j) for i, j in dup)),
@@ -163,13 +192,95 @@ def _cell_claims() -> tuple[list[Claim], list]:
                    "object is trained on it. In YOLOv1 a cell has one set of class "
                    "probabilities, so two objects centred in one cell cannot both be found (a "
                    "limitation the v1 paper states).", unit="(row, column)"),
-        Claim(id="q4c.iou_training", statement="Optimizing for IoU during training ensures "
-              "accurate localization and separation.", basis=Basis.JUDGEMENT,
-              note="YOLOv1-v3 regress box coordinates with squared error; IoU enters as the "
-                   "confidence target (v1, v2) and in choosing the responsible predictor. How "
-                   "well this localizes is an empirical matter.", quote="TODO"),
+        Claim(id="q4c.cell_assignment", statement="Distinct objects are told apart by the grid "
+              "cell that contains each one's centre.",
+              quote="Distinct objects are differentiated by assigning each object to the grid "
+                    "cell containing its center",
+              stated=True, derived=len(set(cells)) == len(cells), cite=("redmon2016", "Sec. 2"),
+              reading="Read as: each object is assigned to the cell of its centre, so objects "
+                      "centred in different cells are predicted by different cells; the three "
+                      "objects of the example (q4c.cells).",
+              derivation=Derivation((Step("cells of the three objects' centres", "(i, j)",
+                                          derived),
+                                     Step("different cells", r"|\{(i, j)\}|",
+                                          len(set(cells))))),
+              checks=(check("model", "centres by symconv.detection.convert_boxes, cells by "
+                            "floor(c S / I), against integer arithmetic", "3 objects",
+                            cells == cells_int, str(derived)),),
+              note="The YOLOv1 paper: 'If the center of an object falls into a grid cell, that "
+                   "grid cell is responsible for detecting that object.' It only separates "
+                   "objects whose centres fall in different cells: a YOLOv1 cell has one set of "
+                   "class probabilities, and the paper lists small objects in groups as a "
+                   "limitation (Sec. 2.4); YOLOv2/v3 assign an object to a cell and an anchor."),
+        _iou_training_claim(),
     ]
     return claims, cells
+
+
+def _iou_training_claim() -> Claim:
+    """YOLO's box loss is sum-squared error on the coordinates, not a function of the IoU: two
+    predictions with the same IoU with the object get different losses (exact fractions)."""
+    truth = (Fraction(1, 2), Fraction(1, 2), Fraction(2, 5), Fraction(2, 5))  # cx, cy, w, h
+
+    def xyxy(b):
+        cx, cy, w, h = b
+        return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+    shifted = (truth[0] + Fraction(1, 10), *truth[1:])  # moved right by 1/10
+    iou_shift = exact_iou(xyxy(truth), xyxy(shifted))
+    # a box with the same centre and height, wider until its IoU is the same: IoU = w / w'
+    wider = (truth[0], truth[1], truth[2] / iou_shift, truth[3])
+    iou_wider = exact_iou(xyxy(truth), xyxy(wider))
+    loss = {name: (float(b[0] - truth[0]) ** 2 + float(b[1] - truth[1]) ** 2
+                   + (float(b[2]) ** 0.5 - float(truth[2]) ** 0.5) ** 2
+                   + (float(b[3]) ** 0.5 - float(truth[3]) ** 0.5) ** 2)
+            for name, b in (("shifted", shifted), ("wider", wider))}
+    model_iou = np.asarray(pairwise_iou(np.asarray([xyxy(truth)], np.float32),
+                                        np.asarray([xyxy(shifted), xyxy(wider)], np.float32)))[0]
+    same_loss = abs(loss["shifted"] - loss["wider"]) < 1e-12
+    x, y, w, h = sp.symbols("x y w h", positive=True)
+    xh, yh, wh, hh = sp.symbols(r"\hat{x} \hat{y} \hat{w} \hat{h}", positive=True)
+    return Claim(
+        id="q4c.iou_training", statement="Training optimizes IoU, which ensures accurate "
+        "localization and the separation of objects.",
+        quote="and optimizing for IoU during training, ensuring accurate localization and "
+              "separation.",
+        stated=True, derived=same_loss, cite=("redmon2016", "Sec. 2.2"),
+        reading="Read as: the box coordinates are trained to maximize their IoU with the "
+                "object, i.e. the box loss depends on the IoU alone. Checked: do two predictions "
+                "with the same IoU get the same loss?",
+        derivation=Derivation((
+            Step("YOLOv1's coordinate loss for one box (paper, eq. 3, without lambda_coord)",
+                 r"\mathcal{L}", (x - xh) ** 2 + (y - yh) ** 2 + (sp.sqrt(w) - sp.sqrt(wh)) ** 2
+                 + (sp.sqrt(h) - sp.sqrt(hh)) ** 2),
+            Step("object (cx, cy, w, h), image units", "b", sp.Tuple(*truth)),
+            Step("prediction moved right by 1/10: IoU", r"\mathrm{IoU}_1",
+                 sp.Rational(iou_shift.numerator, iou_shift.denominator)),
+            Step("prediction widened to the same IoU", r"\mathrm{IoU}_2",
+                 sp.Rational(iou_wider.numerator, iou_wider.denominator)),
+            Step("their losses", r"(\mathcal{L}_1, \mathcal{L}_2)",
+                 sp.Tuple(decimal(loss["shifted"], 4), decimal(loss["wider"], 4))))),
+        checks=(check("model", "symconv.detection.pairwise_iou of the two predictions with the "
+                      "object: equal", "float32",
+                      abs(float(model_iou[0]) - float(model_iou[1])) < 1e-6
+                      and abs(float(model_iou[0]) - float(iou_shift)) < 1e-6,
+                      f"{model_iou.tolist()}"),
+                check("numpy", "the sum-squared-error loss of each, in float64: different",
+                      "2 predictions", not same_loss,
+                      f"{loss['shifted']:.4f} vs {loss['wider']:.4f}")),
+        correction="The source says YOLO optimizes IoU during training, which ensures accurate "
+                   "localization. YOLOv1 trains its box coordinates with sum-squared error on x, "
+                   "y, sqrt(w), sqrt(h) (Sec. 2.2; YOLOv3 likewise: 'During training we use sum "
+                   "of squared error loss', Sec. 2.1). That loss is not a function of the IoU: "
+                   "the two predictions above have the same IoU with the object and different "
+                   "losses. IoU enters only as the confidence target and to pick the predictor "
+                   "responsible for an object. Nor is localization YOLO's strength: in the "
+                   f"YOLOv1 paper's error analysis {paper('v1_loc_errors'):g} % of its top "
+                   f"detections are localization errors, against {paper('frcnn_loc_errors'):g} % "
+                   "for Fast R-CNN (Fig. 4).",
+        note="Borderline in wording: 'optimizing for IoU' could be read loosely as 'trained "
+             "to predict the IoU' (YOLOv1's confidence target), which is true but does not "
+             "localize boxes.")
 
 
 def _table(exact) -> Table:
@@ -183,9 +294,23 @@ def _table(exact) -> Table:
         align="llr" + "r" * n)
 
 
+# Where each box's tag sits, inside the box: corners chosen so that no two tags overlap.
+TAG_CORNER = {0: "top left", 1: "bottom left", 2: "top right", 3: "top left",
+              4: "bottom right", 5: "bottom right"}
+
+
+def _tag(ax, i: int, color: str) -> None:
+    """``i: score`` in the box's own corner (:data:`TAG_CORNER`), on a white ground."""
+    x1, y1, x2, y2 = DETS[i]
+    v, h = TAG_CORNER[i].split()
+    ax.text(x1 + 4 if h == "left" else x2 - 4, y1 + 4 if v == "top" else y2 - 4,
+            f"{i}: {SCORES[i]:.2f}", color=color, fontsize=6.5, ha=h, va=v,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.9})
+
+
 def _nms_figure(runs, cells) -> plt.Figure:
     colors = ("tab:orange", "tab:blue", "tab:green")
-    fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.3))
+    fig, axes = plt.subplots(1, 3, figsize=(9.0, 3.6), constrained_layout=True)
     panels = (("before NMS", list(range(len(DETS)))), ("class-agnostic NMS", runs["agnostic"][0]),
               ("per-class NMS", runs["per-class"][0]))
     for ax, (title, keep) in zip(axes, panels):
@@ -199,14 +324,7 @@ def _nms_figure(runs, cells) -> plt.Figure:
             x1, y1, x2, y2 = DETS[i]
             col = colors[DET_CLASS[i]]
             ax.add_patch(plt.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec=col, lw=1.3))
-            # labels in a column beside each group: the person's right, the others' left
-            right = DET_CLASS[i] == 1
-            group = [j for j in keep if (DET_CLASS[j] == 1) == right]
-            ax.text(max(DETS[j][2] for j in group) + 4 if right else
-                    min(DETS[j][0] for j in group) - 4,
-                    min(DETS[j][1] for j in group) + 14 + 20 * group.index(i),
-                    f"{i}: {SCORES[i]:.2f}", color=col, fontsize=7,
-                    ha="left" if right else "right")
+            _tag(ax, i, col)
         for name, (x1, y1, x2, y2) in OBJECTS.items():
             ax.plot((x1 + x2) / 2, (y1 + y2) / 2, "o", ms=3,
                     color=colors[CLASSES.index(name)])
@@ -216,9 +334,9 @@ def _nms_figure(runs, cells) -> plt.Figure:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
-        ax.set_title(title)
+        ax.set_title(f"{title}: {len(keep)} box{'es' if len(keep) > 1 else ''}")
     handles = [plt.Line2D([], [], color=c, label=n) for c, n in zip(colors, CLASSES)]
-    axes[0].legend(handles=handles, fontsize=7, loc="lower right")
+    fig.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=3)
     return fig
 
 
@@ -226,9 +344,12 @@ def build() -> Proof:
     exact = [[exact_iou(a, b) for b in DETS] for a in DETS]
     nms_claims, runs = _nms_claims(exact)
     cell_claims, cells = _cell_claims()
-    fig = Figure("q4c_nms", "The six detections (left), after class-agnostic NMS (middle) and "
-                 f"after per-class NMS (right), tau = {TAU}, on YOLOv1's 7 x 7 grid; dots mark "
-                 "the object centres and their cells are shaded.",
+    fig = Figure("q4c_nms", "Non-maximum suppression on six detections of a dog, a person and "
+                 f"a bicycle (448 x 448 image, YOLOv1's 7 x 7 grid, tau = {TAU}): all six "
+                 "(left), what class-agnostic NMS keeps (middle: the bicycle is lost under the "
+                 "dog) and what per-class NMS keeps (right: one box per object). Each box is "
+                 "tagged with its number and score; dots mark the object centres, whose cells "
+                 "are shaded.",
                  lambda: _nms_figure(runs, cells))
     return Proof("Q4", "c", "Duplicates: non-maximum suppression and grid cells",
                  tuple(nms_claims + cell_claims), figures=(fig,), tables=(_table(exact),))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symconv.report.proof import Compared, Labeled, Verdict
+from symconv.report.proof import Basis, Compared, Labeled, Verdict
 from symconv.report.render.figures import write_figures
 from symconv.report.render.json import report_json, report_schema
 from symconv.report.render.latex import report_latex
@@ -63,8 +63,9 @@ def test_every_claim_has_a_consistent_verdict(claims):
     for claim in claims.values():
         assert claim.verdict is not Verdict.INCONSISTENT, (
             claim.id, [c.detail for c in claim.checks if not c.passed])
-        if claim.opinion:
-            assert claim.verdict is Verdict.OPINION and claim.note
+        if claim.basis is not Basis.CHECKED:
+            assert claim.verdict in (Verdict.OPINION, Verdict.UNSOURCED) and claim.note
+            assert not claim.checks, claim.id
             continue
         assert claim.checks, claim.id
         assert all(c.passed is True for c in claim.checks), claim.id
@@ -77,44 +78,63 @@ def test_every_checked_claim_is_checked_from_outside_the_algebra(claims):
     """At least one check per claim runs code other than the closed form it derives from: a
     model, XLA, symconv.detection, or NumPy written in the proof."""
     for claim in claims.values():
-        if not claim.opinion:
+        if claim.basis is Basis.CHECKED:
             assert {c.side for c in claim.checks} & {"model", "xla", "numpy"}, claim.id
 
 
-# The source's checkable statements, part by part, and the claim that covers each.
-COVERED = {
-    "a": ["q4a.v1_depth", "q4a.v3_depth", "q4a.v3_per_box", "q4a.scales", "q4a.depth_difference",
-          "q4a.objectness_new", "q4a.box_count", "q4a.cost", "q4a.more_accurate"],
-    "b": ["q4b.max_labels", "q4b.woman_example", "q4b.objectness", "q4b.no_class",
-          "q4b.robustness"],
-    "c": ["q4c.iou_pairs", "q4c.nms_agnostic", "q4c.nms_per_class", "q4c.cells",
-          "q4c.iou_training"],
-    "d": ["q4d.kmeans", "q4d.hand_picked", "q4d.centre_logistic", "q4d.centre_unconstrained",
-          "q4d.stability"],
-    "e": ["q4e.darknet53_layers", "q4e.residual", "q4e.gradient_flow", "q4e.v2_scales",
-          "q4e.v3_scales", "q4e.logistic", "q4e.v3_anchors", "q4e.anchors_increase",
-          "q4e.conv_layers", "q4e.params.yolov1", "q4e.params.yolov2", "q4e.params.yolov3",
-          "q4e.params.darknet19", "q4e.params.darknet53"],
+# The source's statements, part by part, and the claims that quote them.
+QUOTED = {
+    "a": ["q4a.v1_boxes", "q4a.v1_layout", "q4a.v1_depth", "q4a.v3_boxes", "q4a.v3_per_box",
+          "q4a.v3_depth", "q4a.scales", "q4a.boxes_increase", "q4a.objectness_new",
+          "q4a.class_per_box", "q4a.multiscale_sizes", "q4a.output_complexity",
+          "q4a.more_accurate", "q4a.flexible", "q4a.cost"],
+    "b": ["q4b.replaces", "q4b.max_labels", "q4b.objectness", "q4b.robustness"],
+    "c": ["q4c.nms_rule", "q4c.cell_assignment", "q4c.iou_training"],
+    "d": ["q4d.issue_dimensions", "q4d.centre_unconstrained", "q4d.kmeans",
+          "q4d.centre_logistic", "q4d.stability"],
+    "e": ["q4e.darknet53_layers", "q4e.has_residual", "q4e.gradient_flow", "q4e.deeper",
+          "q4e.v2_scales", "q4e.v3_scales", "q4e.varying_sizes", "q4e.logistic",
+          "q4e.v3_anchors", "q4e.anchors_increase", "q4e.accuracy"],
 }
+# The toolkit's own additions (no quote): derived.
+EXTRAS = {"q4a.depth_difference", "q4a.box_count", "q4b.woman_example", "q4b.no_class",
+          "q4c.iou_pairs", "q4c.nms_agnostic", "q4c.nms_per_class", "q4c.crowd", "q4c.cells",
+          "q4d.small_boxes", "q4d.hand_picked", "q4e.darknet19_layers", "q4e.residual",
+          "q4e.conv_layers", "q4e.params.yolov1", "q4e.params.yolov2", "q4e.params.yolov3",
+          "q4e.params.darknet19", "q4e.params.darknet53"}
 
 
-def test_the_source_statements_are_covered(claims):
-    for part, ids in COVERED.items():
-        missing = [i for i in ids if i not in claims]
-        assert not missing, (part, missing)
+def test_the_source_statements_are_quoted(claims):
+    quoted = {i for ids in QUOTED.values() for i in ids}
+    assert quoted | EXTRAS == set(claims), sorted(set(claims) ^ (quoted | EXTRAS))
+    for cid in quoted:
+        assert claims[cid].quote and claims[cid].verdict is not Verdict.DERIVED, cid
+    for cid in EXTRAS:
+        assert claims[cid].quote is None and claims[cid].verdict is Verdict.DERIVED, cid
 
 
-def test_judgements_are_opinions_not_checks(claims):
-    for cid in ("q4a.more_accurate", "q4a.multiscale_sizes", "q4b.robustness",
-                "q4c.iou_training", "q4d.stability", "q4e.gradient_flow", "q4e.accuracy"):
-        assert claims[cid].opinion and not claims[cid].checks, cid
+def test_verdicts_of_what_is_not_checked(claims):
+    """Only 'flexible' is a value judgement; the empirical statements that name no measurement
+    are unsourced, never opinions."""
+    opinions = {cid for cid, c in claims.items() if c.verdict is Verdict.OPINION}
+    unsourced = {cid for cid, c in claims.items() if c.verdict is Verdict.UNSOURCED}
+    assert opinions == {"q4a.flexible"}
+    assert unsourced == {"q4b.robustness", "q4e.accuracy"}
+
+
+def test_statements_about_papers_cite_them(claims):
+    for cid in ("q4a.v1_boxes", "q4a.multiscale_sizes", "q4a.more_accurate", "q4b.replaces",
+                "q4c.nms_rule", "q4c.iou_training", "q4d.kmeans", "q4d.issue_dimensions",
+                "q4d.stability", "q4e.darknet53_layers", "q4e.varying_sizes"):
+        assert claims[cid].cite and claims[cid].cite[0].startswith("redmon"), cid
 
 
 def test_stated_values_are_the_sources(claims, modules):
     """The numbers the source states (transcribed here from its part (a): 2 x 5 + 80 = 90,
     3 x 85 = 255, 4 + 1 + 80 = 85) sit in ``stated``; the values they are compared with come
     from the toolkit (a transcription error would show up as a refutation)."""
-    for cid, value in (("q4a.v1_depth", 90), ("q4a.v3_depth", 255), ("q4a.v3_per_box", 85)):
+    for cid, value in (("q4a.v1_depth", 90), ("q4a.v3_depth", 255), ("q4a.v3_per_box", 85),
+                       ("q4a.v1_boxes", 2), ("q4a.v3_boxes", 3)):
         assert claims[cid].stated == value
     common = modules["common"]
     assert claims["q4b.max_labels"].stated == claims["q4e.logistic"].stated == Labeled.of(
@@ -124,11 +144,20 @@ def test_stated_values_are_the_sources(claims, modules):
 
 def test_refutations_give_the_right_value_and_say_why(claims):
     refuted = {cid for cid, c in claims.items() if c.verdict is Verdict.REFUTED}
-    assert refuted == {"q4a.objectness_new", "q4e.anchors_increase"}
+    assert refuted == {"q4a.objectness_new", "q4c.iou_training", "q4e.anchors_increase"}
     for cid in refuted:
-        assert claims[cid].note and claims[cid].derived != claims[cid].stated
+        assert claims[cid].correction and claims[cid].derived != claims[cid].stated
     assert claims["q4a.objectness_new"].derived == Labeled.of(YOLOv1=1, YOLOv3=1)
     assert claims["q4e.anchors_increase"].derived is Compared.LOWER
+    assert claims["q4c.iou_training"].derived is False
+
+
+def test_quotes_are_unique_in_the_source(claims):
+    """Each quote occurs once in the assignment, so it covers the sentence it is meant for."""
+    text = (ROOT / "proofs" / "source" / "assignment3.txt").read_text(encoding="utf-8")
+    for claim in claims.values():
+        if claim.quote:
+            assert text.count(claim.quote) == 1, claim.id
 
 
 # --- the facts again, derived here another way -------------------------------------------------

@@ -55,6 +55,7 @@ from symconv.experiments import transposed_steps
 from symconv.experiments.transposed_steps import scatter_steps, transpose_matrix_view
 from symconv.models import flax_layer
 from symconv.report.notation import derivation_latex
+from symconv.report.proof import Labeled
 
 X = np.array([[1, 2], [3, 4]])  # assignment Q3(c): the input ...
 KERNEL = np.array([[1, 2], [3, 4]])  # ... and the kernel, stride 1, no padding
@@ -200,22 +201,38 @@ def test_the_experiment_is_plain_data_below_the_report_layer():
 
 
 def test_the_q3_proof_derives_every_step(all_proofs):
-    """The Q3(c) report: canvas size, zeros, one running canvas per input element, the crop; and
-    a table with one row per element."""
+    """The Q3(c) report: per input element its product, its block on the canvas and the running
+    sum; the printed result as the canvas size (from ConvTranspose2D's own formula) and the sum
+    of every element's block; a table with one row per element."""
     steps = scatter_steps(X, KERNEL)
     proof = next(p for p in all_proofs if (p.question, p.part) == ("Q3", "c"))
-    derivation = next(c for c in proof.claims if c.id == "q3c.step4").derivation
-    assert len(derivation.steps) == 3 + X.size + 1
-    assert derivation.steps[1].rhs == sp.Tuple(3, 3)
-    assert derivation.steps[2].rhs == sp.zeros(3, 3)
-    for step, s in zip(derivation.steps[3:-1], steps.steps):
-        assert step.rhs == sp.Matrix(s.running.tolist())
+    claims = {c.id: c for c in proof.claims}
+    for t, s in enumerate(steps.steps, start=1):
+        claim = claims[f"q3c.step{t}"]
+        assert claim.derived == Labeled.of(product=sp.Matrix(s.contribution.tolist()),
+                                           output=sp.Matrix(s.running.tolist()))
+        assert claim.derivation.steps[-1].rhs == sp.Matrix(s.running.tolist())
+    derivation = claims["q3c.printed"].derivation
+    sizes = [st.rhs for st in derivation.steps if st.label.endswith(": result")]
+    assert sizes == [3, 3]  # the canvas, from the layer's output-size formula
     assert derivation.steps[-1].rhs == sp.Matrix(steps.final.tolist())
     latex = derivation_latex(derivation)
-    assert latex.startswith("\\begin{aligned}") and latex.count("\\begin{matrix}") == 6
+    assert latex.startswith("\\begin{aligned}") and latex.count("\\begin{matrix}") == 5
     (table,) = proof.tables
     assert [row[-1] for row in table.rows] == [sp.Matrix(s.running.tolist()) for s in steps.steps
                                               ] + [sp.Matrix(steps.final.tolist())]
+
+
+def test_the_q3_proof_reads_the_question_and_the_code(all_proofs):
+    """The input, filter, stride and padding the proof uses are those of the question and of the
+    solution's code, read from the source text."""
+    proof = next(p for p in all_proofs if (p.question, p.part) == ("Q3", "c"))
+    claims = {c.id: c for c in proof.claims}
+    assert claims["q3c.sizes"].derived == Labeled.of(input=(2, 2), filter=(2, 2))
+    assert claims["q3c.code"].derived == Labeled.of(input=sp.Matrix(X.tolist()),
+                                                    filter=sp.Matrix(KERNEL.tolist()),
+                                                    stride=1, padding=0)
+    assert all(c.verdict.value == "verified" for c in proof.claims if c.quote)
 
 
 def test_padding_crops_the_canvas():
