@@ -268,7 +268,7 @@ def _summary_tex(proofs: Sequence[Proof]) -> list[str]:
            + r" Each part lists its claims (without the part's prefix: \claimid{rf.L3} is "
            r"\claimid{q1b.rf.L3}); the values are in the part's section, the refuted "
            r"statements also under Corrections.",
-           r"{\small\begin{longtable}{@{}l>{\raggedright}p{0.6\linewidth}"
+           r"{\small\begin{longtable}{@{}l>{\raggedright\arraybackslash}p{0.6\linewidth}"
            r">{\raggedright\arraybackslash}p{0.28\linewidth}@{}}", r"\toprule",
            r"part & the source's statements & derived by the toolkit \\", r"\midrule",
            r"\endhead", r"\bottomrule", r"\endfoot"]

@@ -54,7 +54,7 @@ def _checks_tex(run: RunResult) -> list[str]:
     if not rows:
         return [*out, "No checks were run."]
     out += [r"{\small\setlength{\tabcolsep}{4pt}",
-            r"\begin{longtable}{@{}l>{\raggedright}p{0.82\linewidth}l@{}}",
+            r"\begin{longtable}{@{}l>{\raggedright\arraybackslash}p{0.82\linewidth}l@{}}",
             r"\toprule", r"side & claim: what was checked, at which points & result \\",
             r"\midrule", r"\endhead", r"\bottomrule", r"\endfoot"]
     last, points = None, None
@@ -102,8 +102,8 @@ def _coverage_tex(run: RunResult) -> list[str]:
     excluded = exclusions(run)
     if excluded:
         out += [r"\subsection*{Sentences excluded from the claims}",
-                r"{\small\begin{longtable}{@{}r>{\raggedright}p{0.5\linewidth}"
-                r">{\raggedright}p{0.38\linewidth}@{}}", r"\toprule",
+                r"{\small\begin{longtable}{@{}r>{\raggedright\arraybackslash}p{0.5\linewidth}"
+                r">{\raggedright\arraybackslash}p{0.38\linewidth}@{}}", r"\toprule",
                 r"line & sentence & reason \\", r"\midrule", r"\endhead", r"\bottomrule",
                 r"\endfoot"]
         for ex in excluded:
