@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from symconv.algebra.nets.densenet import DenseNetConfig, densenet_stack
+from symconv.algebra.nets.resnet import ResNetConfig, resnet_stack
 from symconv.experiments import record, training_step
 from symconv.report.proof import Step
 from symconv.report.runner import experiments_enabled
@@ -103,3 +105,18 @@ def random_state(factory, seed: int = 0):
         return np.asarray(value, dtype=leaf.dtype)
 
     return graphdef, jax.tree_util.tree_map_with_path(fill, state)
+
+
+RESNETS = {"ResNet-50": (3, 4, 6, 3), "ResNet-101": (3, 4, 23, 3), "ResNet-152": (3, 8, 36, 3)}
+DENSENETS = {"DenseNet-121": "densenet121", "DenseNet-169": "densenet169",
+             "DenseNet-201": "densenet201", "DenseNet-264": "densenet264"}
+PAIRS = (("DenseNet-169", "ResNet-50"), ("DenseNet-201", "ResNet-101"),
+         ("DenseNet-264", "ResNet-152"))
+
+
+def imagenet_counts() -> dict[str, tuple[int, int]]:
+    """Parameters and dense MACs at 224 x 224 of every network the comparisons name."""
+    stacks = {**{n: densenet_stack(getattr(DenseNetConfig, p)()) for n, p in DENSENETS.items()},
+              **{n: resnet_stack(ResNetConfig(layers=b, kind="bottleneck"))
+                 for n, b in RESNETS.items()}}
+    return {n: (s.param_count(), s.macs((224, 224, 3))) for n, s in stacks.items()}

@@ -20,7 +20,13 @@ from symconv.checks import xla
 from symconv.report.derive import derive
 from symconv.report.proof import Check, Claim, Compared, Derivation, Labeled, Proof, Step
 
-from . import _q2_common as common
+from ._q2_common import (
+    HE_TABLE2,
+    IMAGENET_TOP1_10CROP,
+    densenet121_abstract,
+    difference_steps,
+    random_state,
+)
 from ._q2_gradient import decades, gradients
 
 P_D, P_R = sp.symbols("P_D P_R", positive=True)
@@ -40,7 +46,7 @@ def _residual_claims() -> list[Claim]:
     # Random weights (NumPy), then the last conv of the branch zeroed; one compiled program.
     blocks, inputs = {}, {}
     for kind, c, p in (("basic", 16, 16), ("bottleneck", 64, 16)):
-        graphdef, state = common.random_state(
+        graphdef, state = random_state(
             lambda c=c, p=p, kind=kind: ResidualBlockModule(c, p, 1, kind, False, nnx.Rngs(0)))
         last = state["convs"][len(state["convs"]) - 1]["kernel"]
         last[...] = np.zeros(last.shape, last.dtype)
@@ -72,7 +78,7 @@ def _residual_claims() -> list[Claim]:
         # weighted layers on the main path: the stem conv, every block's convs, the FC
         depth[n] = 1 + sum(_convs(ResidualBlock(c, p, s, cfg.kind).main())
                            for c, p, s in cfg.blocks()) + 1
-    t2 = common.HE_TABLE2
+    t2 = HE_TABLE2
     deeper = Labeled.of(plain=Compared.of(t2[("plain", 34)], t2[("plain", 18)]),
                         ResNet=Compared.of(t2[("ResNet", 34)], t2[("ResNet", 18)]))
     return [
@@ -119,10 +125,10 @@ def _residual_claims() -> list[Claim]:
               stated=True,
               derived=deeper == Labeled.of(plain=Compared.HIGHER, ResNet=Compared.LOWER),
               derivation=Derivation((
-                  *common.difference_steps("plain net, 34 against 18 layers (top-1 error, %)",
+                  *difference_steps("plain net, 34 against 18 layers (top-1 error, %)",
                                            r"E_{34} - E_{18}", t2[("plain", 34)],
                                            t2[("plain", 18)]),
-                  *common.difference_steps("ResNet, 34 against 18 layers (top-1 error, %)",
+                  *difference_steps("ResNet, 34 against 18 layers (top-1 error, %)",
                                            r"E_{34} - E_{18}", t2[("ResNet", 34)],
                                            t2[("ResNet", 18)]),
                   Step("error with depth", r"\text{34 vs 18}", deeper))),
@@ -202,7 +208,7 @@ def _dense_claims() -> list[Claim]:
     cfg = DenseNetConfig.densenet121()
     chans = cfg.channels()
     k, n1 = cfg.growth_rate, cfg.block_config[0]
-    model = common.densenet121_abstract()
+    model = densenet121_abstract()
     got_block2 = int(model.blocks[1].layers[0].conv1.kernel.shape[2])
     sizes = [tuple(p.in_shape[:2]) for p in densenet_stack(cfg).named_parts((224, 224, 3))
              if p.name in ("denseblock1", "denseblock2")]
@@ -211,7 +217,7 @@ def _dense_claims() -> list[Claim]:
 
     # concatenation, value for value: a small dense block with random weights
     small = DenseNetConfig(growth_rate=4, block_config=(3,), num_init_features=8)
-    graphdef, state = common.random_state(lambda: DenseBlockModule(8, 3, small, False,
+    graphdef, state = random_state(lambda: DenseBlockModule(8, 3, small, False,
                                                                    nnx.Rngs(0)), seed=2)
     x = np.random.default_rng(2).normal(size=(2, 6, 6, 8)).astype(np.float32)
 
@@ -337,7 +343,7 @@ def _dense_gradient_claim() -> Claim:
 def _fewer_params_claim() -> Claim:
     d201 = densenet_stack(DenseNetConfig.densenet201()).param_count()
     r101 = resnet_stack(ResNetConfig(layers=(3, 4, 23, 3), kind="bottleneck")).param_count()
-    err = {k: v[2] for k, v in common.IMAGENET_TOP1_10CROP.items()}
+    err = {k: v[2] for k, v in IMAGENET_TOP1_10CROP.items()}
     return Claim(
         id="q2a.fewer_params",
         statement="DenseNet needs fewer parameters than a ResNet of the same accuracy: "
@@ -353,7 +359,7 @@ def _fewer_params_claim() -> Claim:
             Step("parameters, ResNet-101", "P_R", r101),
             Step("ratio", "P_D / P_R", P_D / P_R, {P_D: d201, P_R: r101}),
             Step("ratio", "P_D / P_R", sp.Rational(d201, r101).evalf(3)),
-            *common.difference_steps("top-1 error, 10-crop (%), DenseNet-201 against "
+            *difference_steps("top-1 error, 10-crop (%), DenseNet-201 against "
                                      "ResNet-101", "E_D - E_R", err["DenseNet-201"],
                                      err["ResNet-101"]))),
         checks=(Check("paper", "the toolkit's counts against Huang et al.'s words: "

@@ -31,27 +31,23 @@ from symconv.report.proof import (
     Table,
 )
 
-from . import _q2_common as common
+from ._q2_common import (
+    DENSENETS,
+    HUANG_C10,
+    IMAGENET_TOP1_10CROP,
+    PAIRS,
+    RESNET1001_PARAMS,
+    RESNETS,
+    densenet121_abstract,
+    difference_steps,
+    imagenet_counts,
+    training_step_results,
+)
 from ._q2_gradient import decades, gradients
 
 k0, k, l = sp.symbols("k_0 k l", integer=True, positive=True)
 P_D, P_R, M_D, M_R = sp.symbols("P_D P_R M_D M_R", positive=True)
 MIB = 2**20
-
-RESNETS = {"ResNet-50": (3, 4, 6, 3), "ResNet-101": (3, 4, 23, 3), "ResNet-152": (3, 8, 36, 3)}
-DENSENETS = {"DenseNet-121": "densenet121", "DenseNet-169": "densenet169",
-             "DenseNet-201": "densenet201", "DenseNet-264": "densenet264"}
-PAIRS = (("DenseNet-169", "ResNet-50"), ("DenseNet-201", "ResNet-101"),
-         ("DenseNet-264", "ResNet-152"))
-
-
-def _imagenet_counts() -> dict[str, tuple[int, int]]:
-    """Parameters and dense MACs at 224 x 224 of every network the comparisons name."""
-    stacks = {**{n: densenet_stack(getattr(DenseNetConfig, p)()) for n, p in DENSENETS.items()},
-              **{n: resnet_stack(ResNetConfig(layers=b, kind="bottleneck"))
-                 for n, b in RESNETS.items()}}
-    return {n: (s.param_count(), s.macs((224, 224, 3))) for n, s in stacks.items()}
-
 
 def _gradient_claim() -> tuple[Claim, Figure]:
     g = gradients()
@@ -95,11 +91,11 @@ def _architecture_claims(counts) -> list[Claim]:
                            compression=1, bottleneck=False, classes=10, stem="cifar")
     p_dense = densenet_stack(plain).param_count()
     p_bc = densenet_stack(DenseNetConfig.bc_cifar(100, 12)).param_count()
-    c10 = {name: err for name, (_, err) in common.HUANG_C10.items()}
-    printed = {name: p for name, (p, _) in common.HUANG_C10.items()}
+    c10 = {name: err for name, (_, err) in HUANG_C10.items()}
+    printed = {name: p for name, (p, _) in HUANG_C10.items()}
     as_printed = (f"{p_dense / 1e6:.1f}M" == printed["DenseNet (L=100, k=12)"]
                   and f"{p_bc / 1e6:.1f}M" == printed["DenseNet-BC (L=100, k=12)"])
-    r1001 = common.RESNET1001_PARAMS
+    r1001 = RESNET1001_PARAMS
     both = "DenseNet (L=100, k=12) and DenseNet-BC (L=100, k=12), CIFAR, 10 classes (algebra)"
     return [
         Claim(id="q2b.architecture",
@@ -150,7 +146,7 @@ def _architecture_claims(counts) -> list[Claim]:
                        {P_D: p_bc, P_R: r1001}),
                   Step("fewer parameters: result", "1 - P_{BC} / P_R",
                        (1 - sp.Rational(p_bc, r1001)).evalf(3)),
-                  *common.difference_steps("C10+ error (%), DenseNet-BC against ResNet-1001",
+                  *difference_steps("C10+ error (%), DenseNet-BC against ResNet-1001",
                                            "E_{BC} - E_R", c10["DenseNet-BC (L=100, k=12)"],
                                            c10["pre-activation ResNet-1001"]))),
               checks=(Check("paper", "Huang et al.'s 'using 90% fewer parameters', from the "
@@ -163,7 +159,7 @@ def _architecture_claims(counts) -> list[Claim]:
 def _params_claims(counts) -> list[Claim]:
     d121, r50 = DenseNetConfig.densenet121(), ResNetConfig.resnet50()
     sd, sr = densenet_stack(d121), resnet_stack(r50)
-    md = common.densenet121_abstract()
+    md = densenet121_abstract()
     mr = xla.abstract(lambda: ResNet(r50, rngs=nnx.Rngs(0)))
     pd, pr = sd.param_count(), sr.param_count()
     macs_d, macs_r = sd.macs((224, 224, 3)), sr.macs((224, 224, 3))
@@ -171,7 +167,7 @@ def _params_claims(counts) -> list[Claim]:
     cost_d = xla.cost(md, (1, 224, 224, 3))
     new_maps = {int(layer.conv2.kernel.shape[3]) for block in md.blocks for layer in block.layers}
     res_maps = sorted({p for _, p, _ in r50.blocks()})
-    err = {n: v[2] for n, v in common.IMAGENET_TOP1_10CROP.items()}
+    err = {n: v[2] for n, v in IMAGENET_TOP1_10CROP.items()}
     return [
         Claim(id="q2b.densenet121.params",
               statement="DenseNet-121 (k = 32, ImageNet): parameters.", derived=pd,
@@ -223,7 +219,7 @@ def _params_claims(counts) -> list[Claim]:
 
 def _reuse_claim() -> Claim:
     cfg = DenseNetConfig.densenet121()
-    model = common.densenet121_abstract()
+    model = densenet121_abstract()
     seen = [int(layer.conv1.kernel.shape[2]) for layer in model.blocks[0].layers]
     formula = [dense_layer_channels(64, 32, i) for i in range(1, 7)]
     return Claim(
@@ -239,14 +235,14 @@ def _reuse_claim() -> Claim:
 
 
 def _efficiency_claim(counts) -> tuple[Claim, Table]:
-    err = {n: v[2] for n, v in common.IMAGENET_TOP1_10CROP.items()}
+    err = {n: v[2] for n, v in IMAGENET_TOP1_10CROP.items()}
     better = [counts[d][0] < counts[r][0] and err[d] <= err[r] for d, r in PAIRS]
     published = {**{n: DENSENET_PUBLISHED[p] for n, p in DENSENETS.items()
                      if p in DENSENET_PUBLISHED},
                   "ResNet-50": RESNET_PUBLISHED["resnet50"]}
     papers = {"huang2017": "Huang et al., Table 3", "he2016": "He et al., Table 3"}
     rows = tuple((name, counts[name][0], sp.Rational(counts[name][1], 10**9).evalf(3),
-                  err[name], papers[common.IMAGENET_TOP1_10CROP[name][0]])
+                  err[name], papers[IMAGENET_TOP1_10CROP[name][0]])
                  for name in (*DENSENETS, *RESNETS))
     table = Table("ImageNet: parameters and MACs at 224 x 224 (the toolkit's algebra) beside the "
                   "papers' top-1 error (10-crop, validation set).",
@@ -281,7 +277,7 @@ def _efficiency_claim(counts) -> tuple[Claim, Table]:
 
 
 def _memory_claims(counts) -> list[Claim]:
-    mem, where, platform = common.training_step_results()
+    mem, where, platform = training_step_results()
     by = {m.model: m for m in mem}
     dn, rn = by["densenet121"], by["resnet50"]
     pd, pr = counts["DenseNet-121"][0], counts["ResNet-50"][0]
@@ -389,7 +385,7 @@ def _speed_claim(dn, rn, where: str, platform: str) -> Claim:
 
 
 def build() -> Proof:
-    counts = _imagenet_counts()
+    counts = imagenet_counts()
     gradient, fig = _gradient_claim()
     efficiency, table = _efficiency_claim(counts)
     architecture, compact = _architecture_claims(counts)

@@ -213,7 +213,7 @@ def test_cli_cost_and_models_list_the_yolos(capsys):
 
     assert main(["cost", "yolov3", "--input", "1,416,416,3"]) == 0
     out = capsys.readouterr().out
-    assert all(f"{n}x{n}x255" in out for n in (13, 26, 52))
+    assert all(f"{n} × {n} × 255" in out for n in (13, 26, 52))
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("yolov1", "darknet19", "yolov2", "darknet53", "yolov3"))
