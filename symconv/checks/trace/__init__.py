@@ -91,7 +91,7 @@ def trace(model: nnx.Module | Callable, input_shape: str | Sequence, dtype=jnp.f
     out_shape = shapes.shape(outs[0]) if outs else ()
     return TraceResult(tuple(walker.ops), dict(walker.unknown), params, symbols,
                        tuple(dim_to_sympy(d, symbols) for d in shape), out_shape,
-                       tuple(shapes.conds.items))
+                       tuple(shapes.conds.items), tuple(walker.loops))
 
 
 def _dim_names(d) -> list[str]:
