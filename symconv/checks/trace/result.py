@@ -84,12 +84,13 @@ class TraceResult:
 
     ops: tuple[OpCost, ...]
     unknown: dict[str, int]
-    params: dict[str, int]
+    params: dict[str, Any]  #: per module path: an int, or an expression of the input's dims
     symbols: dict[str, sp.Symbol]
     input_shape: tuple
     output_shape: tuple
     conditions: tuple = ()
     loops: tuple[LoopCost, ...] = ()
+    inputs: tuple = ()  #: (name or None, shape) of every input, in order
 
     @property
     def complete(self) -> bool:
