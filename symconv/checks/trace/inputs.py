@@ -59,6 +59,7 @@ def parse_input(text: str | InputSpec | Sequence[Any], dtype: Any = jnp.float32)
     >>> parse_input("tokens=B, L:int32")
     InputSpec(shape='B, L', dtype='int32', name='tokens')
     """
+    dtype = check_dtype(dtype)
     if isinstance(text, InputSpec):
         return text
     if not isinstance(text, str):

@@ -65,8 +65,21 @@ def build(factory: Callable, factory_args: Mapping[str, Any], where: Any) -> Any
     rngs = _takes(factory, "rngs") and "rngs" not in kwargs
     name = getattr(factory, "__qualname__", type(factory).__name__)
     _bind(factory, (), {**kwargs, **({"rngs": 0} if rngs else {})}, f"the factory {name}")
-    try:  # the Rngs are made inside the abstract build, as NNX requires
-        return xla.abstract(lambda: factory(**kwargs, **({"rngs": nnx.Rngs(0)} if rngs else {})))
+    box: dict[str, Any] = {}
+
+    def make():  # the Rngs are made inside the abstract build, as NNX requires
+        got = factory(**kwargs, **({"rngs": nnx.Rngs(0)} if rngs else {}))
+        if isinstance(got, nnx.Module):
+            return got
+        if isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], nn.Module):
+            box["module"] = got[0]  # Linen (module, variables): the variables come out abstract
+            return got[1]
+        box["other"] = got  # a Linen module, a function, or what prepare() will reject
+        return None
+
+    try:
+        built = xla.abstract(make)
+        return (box["module"], built) if "module" in box else box.get("other", built)
     except SymconvError:
         raise
     except Exception as e:
@@ -185,6 +198,10 @@ def _init_error(model, e: Exception) -> SymconvError:
 
 
 def _arrays(y: Any) -> Any:
+    modules = jax.tree.leaves(y, is_leaf=lambda v: isinstance(v, (nnx.Module, nn.Module)))
+    module = next((v for v in modules if isinstance(v, (nnx.Module, nn.Module))), None)
+    if module is not None:  # NNX modules are pytrees of arrays: still not a result
+        raise NotArrays(module)
     leaves = jax.tree.leaves(y)
     if not leaves or not all(isinstance(v, jax.Array) or hasattr(v, "aval") for v in leaves):
         bad = next((v for v in leaves if not (isinstance(v, jax.Array) or hasattr(v, "aval"))),

@@ -149,6 +149,15 @@ class TraceResult:
             raise SymconvError(f"total {attr} did not evaluate to an integer at {values}: {value}")
         return int(value)
 
+    def params_at(self, values: Mapping[str, int]) -> int:
+        """The parameter count at concrete dimension values (it may depend on the input)."""
+        total = sp.Add(*self.params.values()) if self.params else sp.Integer(0)
+        total = total.subs({self.symbols[k]: v for k, v in values.items() if k in self.symbols})
+        if not total.is_Integer:
+            raise SymconvError(f"the parameter count did not evaluate to an integer at {values}: "
+                               f"{total}")
+        return int(total)
+
     def by_module(self, depth: int | None = None) -> list[ModuleCost]:
         """Costs grouped by module path, truncated to ``depth`` components (None: full)."""
         groups: dict[str, list[OpCost]] = collections.OrderedDict()

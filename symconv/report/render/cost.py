@@ -149,10 +149,17 @@ def _trace_footer(report: Any, show: Any = count) -> list[str]:
     res, conv = report.result, report.convention
     totals = res.totals
     lines = [f"{report.model} on input {count(tuple(report.input_shape))} (traced jaxpr)",
-             f"parameters: {totals['params']:,}",
+             f"parameters: {show(totals['params'])}",
              f"MACs ({conv}): {show(totals['macs_' + conv])}",
              (f"FLOPs: {show(totals['flops'])}; "
               f"transcendentals: {show(totals['transcendentals'])}")]
+    for lp in getattr(res, "loops", ()):
+        lines.append(
+            f"loop ({lp.kind}) at {lp.path or '(top)'}: {show(lp.trips)} trips"
+            + (" (a while loop whose exit depends on data: the trip count is a symbol)"
+               if lp.data_dependent else "")
+            + f"; FLOPs {show(lp.true())} = payload {show(lp.true_payload())} + control "
+            f"{show(lp.true_control())}; XLA charges the body once: {show(lp.xla[0])}")
     if not res.complete:
         lines.append(f"INCOMPLETE: no cost rule for {dict(res.unknown)}; the totals leave them "
                      "out")
