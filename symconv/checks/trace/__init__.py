@@ -1,16 +1,20 @@
-r"""Closed-form cost of any JAX function or Flax NNX model: walk its jaxpr with symbolic dims.
+r"""Closed-form cost of any JAX function or Flax model: walk its jaxpr with symbolic dims.
 
-``trace(model, "B, H, W, 3")`` traces the model with ``jax.make_jaxpr`` on an input whose
-dimensions may be symbolic (``jax.export.symbolic_shape``), then walks every equation
+``trace(model, "B, H, W, 3")`` traces the model with ``jax.make_jaxpr`` on inputs whose
+dimensions may be symbolic (``jax.export.symbolic_shape``; :mod:`.inputs` reads shapes with
+expressions, constraints, dtypes and names, and keyword arguments), then walks every equation
 (:mod:`.walker`) and prices it as XLA's HLO cost analysis does (:mod:`.rules`): convolutions by
 their taps on real input, dots by $2 \times$ MACs, one FLOP per element for elementwise
 arithmetic, one transcendental per element for exponentials and the like, reductions by input
-minus output elements; data movement is free.
+minus output elements; data movement is free. Loops are priced at their trip count, XLA's
+once-per-body figure kept beside it (:mod:`.loops`).
 
-A primitive without a rule is reported by name in ``unknown`` and the result is marked
-incomplete; it is never silently counted as zero. Each equation is attributed to the NNX module
-that issued it (its path, e.g. ``blocks.3.0``; :mod:`.scopes`), and parameters are summed per
-module from ``nnx.state``.
+The model is an NNX module, a Flax Linen module or a JAX function (:mod:`.models`), or a factory
+built abstractly with ``factory_args``. A primitive without a rule is reported by name in
+``unknown`` and the result is marked incomplete; it is never silently counted as zero. Each
+equation is attributed to the module that issued it (its path, e.g. ``blocks.3.0``;
+:mod:`.scopes`), and parameters are summed per module path, as expressions of the input's
+dimensions when their shapes follow it.
 
 >>> import jax.numpy as jnp
 >>> result = trace(lambda x: jnp.tanh(x) + 1.0, "N, 8")

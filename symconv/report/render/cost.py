@@ -148,7 +148,11 @@ def _trace_table(report: Any, fmt: str) -> str:
 def _trace_footer(report: Any, show: Any = count) -> list[str]:
     res, conv = report.result, report.convention
     totals = res.totals
-    lines = [f"{report.model} on input {count(tuple(report.input_shape))} (traced jaxpr)",
+    shapes = [(name, dims) for name, dims in getattr(res, "inputs", ())] or \
+        [(None, tuple(report.input_shape))]
+    shown = "; ".join((f"{name}=" if name else "") + f"({', '.join(show(d) for d in dims)})"
+                      for name, dims in shapes)
+    lines = [f"{report.model} on input {shown} (traced jaxpr)",
              f"parameters: {show(totals['params'])}",
              f"MACs ({conv}): {show(totals['macs_' + conv])}",
              (f"FLOPs: {show(totals['flops'])}; "
