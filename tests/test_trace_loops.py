@@ -171,3 +171,38 @@ def test_nnx_scan_layer_stack_has_the_payload_of_its_unrolled_twin():
     for b in (1, 3):
         _both(rs, {"B": b}, xla.cost(scan, (b, 8)))  # XLA: one layer + the counter
         _both(ru, {"B": b}, xla.cost(flat, (b, 8)), figure="true")
+
+
+@pytest.mark.parametrize("options", [dict(reverse=True), dict(unroll=2), dict(unroll=3),
+                                     dict(unroll=True), dict(reverse=True, unroll=2),
+                                     dict(reverse=True, unroll=True)],
+                         ids=["reverse", "unroll2", "unroll3", "unrolled", "rev-unroll2",
+                              "rev-unrolled"])
+def test_reverse_and_unrolled_scans(options):
+    """``unroll`` changes XLA's figure (k bodies per pass, the rest after), not the payload."""
+    def f(xs):
+        return jax.lax.scan(body, xs[0], xs, **options)
+
+    result = trace(f, "N, 4")
+    for n in (4, 5, 7):  # an unrolled figure holds for N > unroll (a condition of the result)
+        _both(result, {"N": n}, xla.cost(f, (n, 4)))
+        _both(result, {"N": n}, xla.cost(unrolled_scan, (n, 4)), figure="payload")
+
+
+def test_cli_checks_xla_figure_and_shows_the_true_count(tmp_path, monkeypatch, capsys):
+    from symconv.tools.cli import main
+
+    (tmp_path / "loopnet.py").write_text(
+        "import jax\nfrom flax import nnx\n"
+        "class Net(nnx.Module):\n    def __init__(self, rngs):\n"
+        "        self.l = nnx.Linear(8, 8, rngs=rngs)\n"
+        "    def __call__(self, x):\n"
+        "        return jax.lax.fori_loop(0, 4, lambda i, h: nnx.relu(self.l(h)), x)\n"
+        "def make(rngs):\n    return Net(rngs)\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["cost", "loopnet:make", "--input", "B,8", "--at", "B=3", "--format",
+                 "plain"]) == 0
+    out = capsys.readouterr().out
+    # XLA: one body (3*(2*8*8 + 8 + 8) = 432) + counter 2; true: 4 bodies + 4*2 + 1 control
+    assert "FLOPs 434 (traced) vs 434" in out and "agree" in out
+    assert "the true count there: 1,737 FLOPs" in out and "4 trips" in out

@@ -181,6 +181,11 @@ class TraceReport:
                          "transcendentals": to_text(r.transcendentals),
                          "macs": to_text(getattr(r, key))} for r in self.rows],
             "totals": {k: to_text(v) for k, v in res.totals.items()},
+            "loops": [{"path": lp.path, "kind": lp.kind, "trips": to_text(lp.trips),
+                       "data_dependent": lp.data_dependent, "flops": to_text(lp.true()),
+                       "payload_flops": to_text(lp.true_payload()),
+                       "control_flops": to_text(lp.true_control()),
+                       "xla_flops": to_text(lp.xla[0])} for lp in res.loops],
             "check": None if self.point is None else {
                 "at": self.point, "traced_flops": self.traced_flops,
                 "xla_flops": self.xla_flops, "traced_params": self.traced_params,

@@ -6,7 +6,10 @@ The tracer prices the body at its true trip count $T$:
 
 - ``scan``: $T$ is the static ``length`` (an int, or a dimension such as ``N`` when the scanned
   axis is symbolic). JAX lowers a scan to a ``while`` with a counter: per iteration one
-  increment and one compare, which XLA counts as 2 FLOPs.
+  increment and one compare, which XLA counts as 2 FLOPs (2 more for ``reverse``: the index
+  ``length - 1 - i``). With ``unroll`` $k$ XLA's figure is $k$ bodies, the counter (and index)
+  once, and the $T \bmod k$ bodies left over, or $T$ bodies when $k \ge T$; the true count is
+  the same as without unrolling (the loop as written: one counter step per iteration).
 - ``while`` with a counted exit (a ``fori_loop`` whose bounds are not Python ints: the condition
   is ``i < upper``, the body adds 1 to ``i``, ``upper`` passes through): $T =
   \max(\text{upper} - \text{lower}, 0)$ when both bounds are literals or dimensions.
@@ -60,10 +63,30 @@ def _scan(walker, eqn, path, const_in, parent) -> None:
     nconst = p["num_consts"]
     body_const = list(const_in[:nconst]) + [False] * (len(const_in) - nconst)
     rows, payload, control, body_xla, inner = _body(walker, p["jaxpr"].jaxpr, path, body_const)
-    counter = [sp.Integer(1 if a == "flops" else 0) for a in QUANTITIES]  # compare; increment
+    one = [sp.Integer(1 if a == "flops" else 0) for a in QUANTITIES]  # a compare, an increment
+    index = [2 * x for x in one] if p.get("reverse") else [0] * len(one)  # length - 1 - i
     _record(walker, rows, LoopCost(path, "scan", trips, False, _add(payload),
-                                   _add(control, counter, counter), _add(counter),
-                                   _add(body_xla, counter, counter), inner))
+                                   _add(control, one, one, index), _add(one),
+                                   _scan_xla(walker, p, trips, body_xla, _add(one, one, index)),
+                                   inner))
+
+
+def _scan_xla(walker, p, trips, body_pass, step) -> tuple:
+    r"""XLA's figure for a scan lowered with ``unroll`` $k$: a ``while`` over blocks of $k$
+    bodies (``step``: one increment, one compare, the reversed index) plus $T \bmod k$ bodies
+    after it; no loop at all when $k \ge T$ (``unroll=True``). For a symbolic $T$ the figure
+    holds for $T > k$, a condition kept in the result."""
+    k = p.get("unroll", 1)
+    k = trips if k is True else k if isinstance(k, int) else walker.shapes.dim(k)  # True: T
+    if k == 1:
+        return _add(body_pass, step)
+    if sp.expand(k - trips) == 0 or (isinstance(trips, int) and k >= trips):
+        return tuple(out(trips * b) for b in body_pass)
+    if not isinstance(trips, int):
+        walker.shapes.conds.require(sp.Gt(trips, k), ValueError,  # at T = k: no loop
+                                    f"scan of {trips} steps unrolled by {k}")
+    rest = sp.Mod(trips, k)
+    return tuple(out(k * b + c + rest * b) for b, c in zip(body_pass, step))
 
 
 def _while(walker, eqn, path, const_in, parent) -> None:

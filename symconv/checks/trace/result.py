@@ -61,7 +61,7 @@ class LoopCost:
         return out(self.trips * self.control[i] + self.exit[i])
 
     def true_payload(self, attr: str = "flops"):
-        """``trips`` $\times$ the body's payload."""
+        r"""``trips`` $\times$ the body's payload."""
         return out(self.trips * self.payload[QUANTITIES.index(attr)])
 
 

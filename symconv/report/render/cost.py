@@ -169,6 +169,13 @@ def _trace_footer(report: Any, show: Any = count) -> list[str]:
                      "out")
     if report.point is not None:
         lines.append(_check_line(report, "traced", report.traced_flops, report.traced_params))
+        if getattr(res, "loops", ()):
+            try:
+                true = f"{res.at(report.point):,}"
+            except SymconvError:  # a data-dependent trip count without a value
+                true = "a function of the while loops' trip counts"
+            lines.append(f"the check counts each loop body once, as XLA does; the true count "
+                         f"there: {true} FLOPs")
     return lines
 
 
