@@ -206,3 +206,30 @@ def test_cli_checks_xla_figure_and_shows_the_true_count(tmp_path, monkeypatch, c
     # XLA: one body (3*(2*8*8 + 8 + 8) = 432) + counter 2; true: 4 bodies + 4*2 + 1 control
     assert "FLOPs 434 (traced) vs 434" in out and "agree" in out
     assert "the true count there: 1,737 FLOPs" in out and "4 trips" in out
+
+
+def test_linen_scan_over_time():
+    from flax import linen as nn
+
+    class Cell(nn.Module):
+        @nn.compact
+        def __call__(self, c, x):
+            return nn.tanh(nn.Dense(4)(c) + x), None
+
+    class Seq(nn.Module):
+        @nn.compact
+        def __call__(self, xs):
+            scan = nn.scan(Cell, variable_broadcast="params", split_rngs={"params": False},
+                           in_axes=1, out_axes=1)
+            return scan(name="cell")(xs[:, 0], xs)[0]
+
+    result = trace(Seq(), "B, T, 4")
+    assert result.params == {"cell.Dense_0": 20} and str(result.loops[0].trips) == "T"
+    b, t = result.symbols["B"], result.symbols["T"]
+    assert sp.expand(result.payload() - 40 * b * t) == 0  # (2*4*4 + 4 + 4) per step and row
+    assert sp.expand(result.payload("transcendentals") - 4 * b * t) == 0
+    for bv, tv in ((1, 2), (2, 5)):
+        x = jax.ShapeDtypeStruct((bv, tv, 4), jnp.float32)
+        variables = jax.eval_shape(Seq().init, jax.random.key(0), x)
+        lowered = jax.jit(lambda v, x: Seq().apply(v, x)).lower(variables, x).cost_analysis()
+        assert result.at({"B": bv, "T": tv}, figure="xla") == int(lowered["flops"])
