@@ -274,5 +274,9 @@ def cost(name: str, input_shape: Sequence | str | list[str],
             raise SymconvError(f"{name} takes one input; several need --engine trace")
         input_shape = input_shape[0]
     if isinstance(input_shape, str):
-        input_shape = parse_shape(input_shape, "--input")
+        try:
+            input_shape = parse_shape(input_shape, "--input")
+        except SymconvError as e:  # expressions, names, dtypes: the tracer reads them
+            raise type(e)(f"{e} (the algebra takes names and integers; for expressions such "
+                          f"as 32*h add --engine trace)") from None
     return cost_report(name, input_shape, at, convention=convention)
