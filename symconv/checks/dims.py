@@ -1,9 +1,10 @@
 """Convert JAX symbolic dimensions (``jax.export`` ``_DimExpr``) to SymPy, faithfully.
 
 JAX prints a dimension expression as text such as ``- floordiv(- H, 2)`` or
-``max(H - 4, 0) + 1``. That text comes from JAX, not from a user, but it is still parsed with
-:mod:`ast` and a whitelist (names, integers, ``+ - *``, and the calls ``floordiv``, ``mod``,
-``max``, ``min``), never with ``eval`` or ``sympify``.
+``max(H - 4, 0) + 1``, a power as ``s^2``. That text comes from JAX, not from a user, but it is
+still parsed with :mod:`ast` and a whitelist (names, integers, ``+ - *``, ``^`` with an integer
+exponent, and the calls ``floordiv``, ``mod``, ``max``, ``min``), never with ``eval`` or
+``sympify``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def dim_to_sympy(dim: object, symbols: Mapping[str, sp.Symbol] | None = None) ->
             a, b = walk(node.left), walk(node.right)
             return a + b if isinstance(node.op, ast.Add) else a - b if isinstance(
                 node.op, ast.Sub) else a * b
+        if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor)
+                and isinstance(node.right, ast.Constant) and isinstance(node.right.value, int)):
+            return walk(node.left) ** node.right.value  # JAX prints a power as ``s^2``
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and node.func.id in _CALLS and not node.keywords):
             return _CALLS[node.func.id](*[walk(a) for a in node.args])

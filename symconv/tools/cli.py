@@ -44,13 +44,16 @@ def _models(a: argparse.Namespace) -> Output:
 
 
 def _cost(a: argparse.Namespace) -> Output:
-    from symconv.algebra.parse import parse_assignments, parse_shape
+    from symconv.algebra.parse import parse_assignments
+    from symconv.checks.trace.inputs import parse_kwargs
     from symconv.report.render.cost import render_cost
     from symconv.tools.cost import cost
 
     at = parse_assignments(a.at, "--at") if a.at else None
-    report = cost(a.model, parse_shape(a.input, "--input"), at, convention=a.convention,
-                  engine=a.engine, depth=a.depth)
+    report = cost(a.model, a.input or ["1,H,W,3"], at, convention=a.convention,
+                  engine=a.engine, depth=a.depth, constraints=tuple(a.constraint or ()),
+                  dtype=a.dtype, call=parse_kwargs(a.call, "--call") or None,
+                  args=parse_kwargs(a.args, "--args") or None)
     return render_cost(report, a.format), 0 if report.agrees in (None, True) else 1
 
 
@@ -99,9 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the built-in models").set_defaults(func=_models)
     cost = sub.add_parser("cost", help="closed-form per-layer cost of a model")
     cost.add_argument("model", help="a built-in model name (see `symconv models`) or "
-                      "package.module:factory returning an nnx.Module")
-    cost.add_argument("--input", default="1,H,W,3",
-                      help="NHWC input shape; names are symbols (default 1,H,W,3)")
+                      "package.module:factory returning an nnx.Module or a flax.linen.Module")
+    cost.add_argument("--input", action="append",
+                      help="input shape, e.g. 1,H,W,3 (the default) or B,32*h,32*w,3; names are "
+                      "symbols; [name=]shape[:dtype] names an input (passed by keyword) and "
+                      "sets its dtype, e.g. tokens=B,L:int32; repeat for several inputs")
+    cost.add_argument("--constraint", action="append",
+                      help="tracer: a constraint on the symbols, e.g. 'L <= 2048' or 'H >= 4' "
+                      "(repeatable)")
+    cost.add_argument("--dtype", default="float32",
+                      help="tracer: dtype of inputs without their own (default float32)")
+    cost.add_argument("--call", help="tracer: keyword arguments of the call, literals only, "
+                      "e.g. train=False (a call taking rngs gets one)")
+    cost.add_argument("--args", help="tracer: keyword arguments of package.module:factory, "
+                      "literals only; a bare name is a dimension, e.g. depth=4,img=H")
     cost.add_argument("--at", help="values for the symbols, e.g. H=224,W=224; the numbers are "
                       "cross-checked against XLA")
     cost.add_argument("--format", choices=("table", "plain", "markdown", "latex", "json"),

@@ -17,6 +17,7 @@ import sympy as sp
 from symconv.algebra.composite import StackTable
 from symconv.algebra.parse import parse_shape
 from symconv.checks import xla
+from symconv.checks.trace.inputs import InputSpec, parse_input
 from symconv.errors import ShapeMismatchError, SymconvError
 from symconv.models.registry import MODELS, get
 from symconv.report.notation import to_text
@@ -180,6 +181,11 @@ class TraceReport:
                          "transcendentals": to_text(r.transcendentals),
                          "macs": to_text(getattr(r, key))} for r in self.rows],
             "totals": {k: to_text(v) for k, v in res.totals.items()},
+            "loops": [{"path": lp.path, "kind": lp.kind, "trips": to_text(lp.trips),
+                       "data_dependent": lp.data_dependent, "flops": to_text(lp.true()),
+                       "payload_flops": to_text(lp.true_payload()),
+                       "control_flops": to_text(lp.true_control()),
+                       "xla_flops": to_text(lp.xla[0])} for lp in res.loops],
             "check": None if self.point is None else {
                 "at": self.point, "traced_flops": self.traced_flops,
                 "xla_flops": self.xla_flops, "traced_params": self.traced_params,
@@ -187,64 +193,90 @@ class TraceReport:
         }
 
 
-def trace_report(name: str, input_shape: Sequence | str, at: Mapping[str, int] | None = None,
-                 *, convention: str = "dense", depth: int | None = None) -> TraceReport:
-    """Trace a built-in model or ``package.module:factory`` on ``input_shape`` (dimensions or
-    their text, e.g. ``"1,H,W,3"``); with ``at``, evaluate and compare with XLA at that point."""
-    from flax import nnx
+def trace_report(name: str, input_shape: Sequence | str | list[str],
+                 at: Mapping[str, int] | None = None, *, convention: str = "dense",
+                 depth: int | None = None, constraints: Sequence[str] = (),
+                 dtype: str = "float32", call: Mapping[str, Any] | None = None,
+                 args: Mapping[str, Any] | None = None) -> TraceReport:
+    """Trace a built-in model or ``package.module:factory`` (an NNX or Linen module, or a Linen
+    ``(module, variables)`` pair) on its inputs; with ``at``, evaluate and compare with XLA there.
 
-    from symconv.checks.trace import trace
+    ``input_shape``: one input's text (``"1,H,W,3"``, ``"B,32*h,32*w,3"``,
+    ``"tokens=B,L:int32"``), a list of such texts, or a tuple of dims; ``constraints`` such as
+    ``"L <= 2048"``; ``call``: keyword arguments of the call; ``args``: of the factory (a
+    :class:`~symconv.checks.trace.Dim` gives a symbolic size). The check compares XLA's figure
+    (loops charged once, as XLA does) with XLA's ``cost_analysis`` of the model built and
+    lowered at ``at``; the report shows the true loop counts beside it.
+    """
+    from symconv.checks.trace import lowered_cost, trace
 
     _check_convention(convention)
-    shape = parse_shape(input_shape, "input_shape") if isinstance(input_shape, str) \
-        else tuple(input_shape)
+    texts = [input_shape] if isinstance(input_shape, str) or not isinstance(
+        input_shape, list) else list(input_shape)
+    if not isinstance(texts[0], str):
+        texts[0] = ", ".join(str(d) for d in texts[0])
+    specs = [parse_input(t, dtype) for t in texts]
+    factory_args = dict(args or {})
     if name in MODELS:
         entry = MODELS[name]
-        hw = tuple(d if isinstance(d, int) else entry.default_hw[i]
-                   for i, d in enumerate(shape[1:3]))
-        model = xla.abstract(lambda: entry.build(hw))
+        first = specs[0].shape
+        dims = [d.strip() for d in first.split(",")] if isinstance(first, str) else []
+        hw = tuple(int(d) if d.isdigit() else entry.default_hw[i]
+                   for i, d in enumerate(dims[1:3]))
+        if len(hw) != 2:
+            raise SymconvError(f"{name} takes an NHWC input, got {first!r}")
+        model, factory_args, source = xla.abstract(lambda: entry.build(hw)), None, None
     else:
-        factory = load_factory(name)
-
-        def build():
-            try:
-                return factory(rngs=nnx.Rngs(0))
-            except TypeError:
-                return factory()
-
-        try:
-            model = xla.abstract(build)
-        except SymconvError:
-            raise
-        except Exception as e:
-            raise SymconvError(f"{name}() failed: {type(e).__name__}: "
-                               f"{str(e).splitlines()[0] if str(e) else ''}") from None
-        if not isinstance(model, nnx.Module):
-            raise SymconvError(f"{name}() returned {type(model).__name__}, not an nnx.Module")
-    spec = ", ".join(str(d) for d in shape)
-    result = trace(model, spec)
+        source = load_factory(name)
+        model = source
+    result = trace(model, None, inputs=specs, constraints=constraints, kwargs=call,
+                   factory_args=factory_args if source is not None else None)
+    shape = result.input_shape
     if at is None:
         return TraceReport(name, shape, result, convention=convention, depth=depth)
-    unknown = sorted(set(at) - set(result.symbols))
+    unknown = sorted(set(at) - set(result.symbols) - set(result.trip_symbols))
     if unknown:
-        raise SymconvError(f"at names {unknown} that are not dimensions of input_shape")
-    concrete = tuple(d if isinstance(d, int) else at.get(str(d), None) for d in shape)
-    if None in concrete:
-        raise SymconvError(f"at must give a value for every symbol of input_shape ({spec})")
-    traced = result.at({k: v for k, v in at.items()})
-    measured = xla.cost(model, concrete)
-    return TraceReport(name, shape, result, dict(at), traced, measured["flops"],
-                       sum(result.params.values()), xla.param_count(model),
-                       xla.flops_tolerance(traced, measured["ops"]), convention, depth)
+        raise SymconvError(f"at names {unknown} that are not dimensions of the input "
+                           f"({', '.join(result.symbols) or 'none are symbolic'})")
+    missing = sorted(set(result.symbols) - set(at))
+    if missing:
+        raise SymconvError(f"at must give a value for every symbol of the input; missing "
+                           f"{missing}")
+    traced = result.at(dict(at), figure="xla")
+    values = {result.symbols[k]: v for k, v in at.items() if k in result.symbols}
+    concrete = [InputSpec(tuple(d if isinstance(d, int) else int(d.subs(values)) for d in dims),
+                          spec.dtype, spec.name) for spec, (_, dims) in zip(specs, result.inputs)]
+    measured = lowered_cost(model if source is None else source, concrete, call or {},
+                            factory_args if source is not None else None, dict(at))
+    traced_params = result.params_at(dict(at))
+    return TraceReport(name, shape, result, dict(at), traced, measured["flops"], traced_params,
+                       measured["params"], xla.flops_tolerance(traced, measured["ops"]),
+                       convention, depth)
 
 
-def cost(name: str, input_shape: Sequence, at: Mapping[str, int] | None = None, *,
-         convention: str = "dense", engine: str = "algebra",
-         depth: int | None = None) -> CostReport | TraceReport:
+def cost(name: str, input_shape: Sequence | str | list[str],
+         at: Mapping[str, int] | None = None, *, convention: str = "dense",
+         engine: str = "algebra", depth: int | None = None, **trace_options: Any
+         ) -> CostReport | TraceReport:
     """What ``symconv cost`` reports: :func:`cost_report` for a built-in model with the algebra
-    engine, else :func:`trace_report` (a ``package.module:factory`` is always traced)."""
+    engine, else :func:`trace_report` (a ``package.module:factory`` is always traced;
+    ``trace_options`` are its ``constraints``, ``dtype``, ``call`` and ``args``)."""
     if engine not in ENGINES:
         raise SymconvError(f"engine must be one of {ENGINES}, got {engine!r}")
     if engine == "trace" or name not in MODELS:
-        return trace_report(name, input_shape, at, convention=convention, depth=depth)
+        return trace_report(name, input_shape, at, convention=convention, depth=depth,
+                            **trace_options)
+    needs = sorted(k for k, v in trace_options.items() if v not in (None, (), {}, "float32"))
+    if needs:
+        raise SymconvError(f"{', '.join(needs)} need the tracer: add --engine trace")
+    if isinstance(input_shape, list):
+        if len(input_shape) != 1:
+            raise SymconvError(f"{name} takes one input; several need --engine trace")
+        input_shape = input_shape[0]
+    if isinstance(input_shape, str):
+        try:
+            input_shape = parse_shape(input_shape, "--input")
+        except SymconvError as e:  # expressions, names, dtypes: the tracer reads them
+            raise type(e)(f"{e} (the algebra takes names and integers; for expressions such "
+                          f"as 32*h add --engine trace)") from None
     return cost_report(name, input_shape, at, convention=convention)

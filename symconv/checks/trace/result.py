@@ -29,6 +29,43 @@ class OpCost:
 
 
 @dataclass(frozen=True, slots=True)
+class LoopCost:
+    r"""One ``scan`` or ``while`` (:mod:`.loops`): per-iteration payload and control, the trip
+    count, and XLA's own figure (one pass over the body: XLA charges a loop body once).
+
+    True cost $=$ ``trips`` $\times$ (``payload`` $+$ ``control``) $+$ ``exit`` (the condition's
+    last evaluation). Cost tuples follow :data:`QUANTITIES`. ``trips`` is an int, a SymPy
+    expression of the input's dimensions, or, when ``data_dependent``, a symbol ``T_whileN``
+    standing for a trip count no closed form gives. ``inner`` holds the loops of the body; their
+    own control work counts in this loop's ``control``.
+    """
+
+    path: str
+    kind: str  #: "scan", "fori" (a counted while) or "while" (exit depends on data)
+    trips: Any
+    data_dependent: bool
+    payload: tuple
+    control: tuple
+    exit: tuple
+    xla: tuple
+    inner: tuple = ()
+
+    def true(self, attr: str = "flops"):
+        """The loop's cost over all its iterations (payload and control)."""
+        i = QUANTITIES.index(attr)
+        return out(self.trips * (self.payload[i] + self.control[i]) + self.exit[i])
+
+    def true_control(self, attr: str = "flops"):
+        """The control work over all iterations: counters, indices, the condition."""
+        i = QUANTITIES.index(attr)
+        return out(self.trips * self.control[i] + self.exit[i])
+
+    def true_payload(self, attr: str = "flops"):
+        r"""``trips`` $\times$ the body's payload."""
+        return out(self.trips * self.payload[QUANTITIES.index(attr)])
+
+
+@dataclass(frozen=True, slots=True)
 class ModuleCost:
     """The ops of one module path summed, with the parameters held under that path."""
 
@@ -47,11 +84,13 @@ class TraceResult:
 
     ops: tuple[OpCost, ...]
     unknown: dict[str, int]
-    params: dict[str, int]
+    params: dict[str, Any]  #: per module path: an int, or an expression of the input's dims
     symbols: dict[str, sp.Symbol]
     input_shape: tuple
     output_shape: tuple
     conditions: tuple = ()
+    loops: tuple[LoopCost, ...] = ()
+    inputs: tuple = ()  #: (name or None, shape) of every input, in order
 
     @property
     def complete(self) -> bool:
@@ -62,23 +101,62 @@ class TraceResult:
         r"""$\sum_{op}$ ``op.attr`` over every priced op (0 when nothing was priced)."""
         return out(sp.Add(*[getattr(op, attr) for op in self.ops])) if self.ops else 0
 
+    def xla_total(self, attr: str = "flops"):
+        """What XLA's ``cost_analysis`` reports: :meth:`total` with every loop charged once
+        (its :attr:`LoopCost.xla` figure instead of its true count)."""
+        gap = [lp.true(attr) - lp.xla[QUANTITIES.index(attr)] for lp in self.loops]
+        return out(sp.expand(self.total(attr) - sp.Add(*gap))) if gap else self.total(attr)
+
+    def payload(self, attr: str = "flops"):
+        """:meth:`total` without the loops' control work (counters, indices, conditions)."""
+        control = [lp.true_control(attr) for lp in self.loops]  # inner ones included
+        return out(sp.expand(self.total(attr) - sp.Add(*control))) if control else self.total(attr)
+
+    @property
+    def trip_symbols(self) -> dict[str, sp.Symbol]:
+        """The symbols standing for data-dependent trip counts (``T_while1``, ...)."""
+        return {str(lp.trips): lp.trips for lp in _all_loops(self.loops) if lp.data_dependent}
+
     @property
     def totals(self) -> dict:
         """Every total of :data:`QUANTITIES`, plus the parameter count."""
         return {a: self.total(a) for a in QUANTITIES} | {"params": sum(self.params.values())}
 
-    def at(self, values: Mapping[str, int], attr: str = "flops") -> int:
-        """The total evaluated at concrete dimension values (names as in the input spec)."""
+    def at(self, values: Mapping[str, int], attr: str = "flops", figure: str = "true") -> int:
+        """The total evaluated at concrete dimension values (names as in the input spec).
+
+        ``figure``: ``"true"`` (:meth:`total`: loops at their trip count), ``"xla"``
+        (:meth:`xla_total`: loops charged once, as XLA does) or ``"payload"`` (:meth:`payload`).
+        A data-dependent trip count ``T_whileN`` needs a value too when the figure uses it.
+        """
+        figures = {"true": self.total, "xla": self.xla_total, "payload": self.payload}
+        if figure not in figures:
+            raise SymconvError(f"figure must be one of {tuple(figures)}, got {figure!r}")
+        total = figures[figure](attr)
         missing = sorted(set(self.symbols) - set(values))
+        trips = self.trip_symbols
+        used = getattr(total, "free_symbols", set())
+        missing += sorted(k for k, s in trips.items() if s in used and k not in values)
         if missing:
-            raise SymconvError(f"give a value for every dimension; missing {missing}")
-        subs = {self.symbols[k]: v for k, v in values.items() if k in self.symbols}
-        value = sp.Integer(self.total(attr)) if isinstance(self.total(attr), int) else \
-            self.total(attr).subs(subs)
+            raise SymconvError(f"give a value for every dimension; missing {missing}"
+                               + (" (T_whileN: the trip count of a while loop whose exit "
+                                  "depends on data)" if set(missing) & set(trips) else ""))
+        table = dict(self.symbols) | trips
+        subs = {table[k]: v for k, v in values.items() if k in table}
+        value = sp.Integer(total) if isinstance(total, int) else total.subs(subs)
         value = value.doit() if hasattr(value, "doit") else value
         if not value.is_Integer:
             raise SymconvError(f"total {attr} did not evaluate to an integer at {values}: {value}")
         return int(value)
+
+    def params_at(self, values: Mapping[str, int]) -> int:
+        """The parameter count at concrete dimension values (it may depend on the input)."""
+        total = sp.Add(*self.params.values()) if self.params else sp.Integer(0)
+        total = total.subs({self.symbols[k]: v for k, v in values.items() if k in self.symbols})
+        if not total.is_Integer:
+            raise SymconvError(f"the parameter count did not evaluate to an integer at {values}: "
+                               f"{total}")
+        return int(total)
 
     def by_module(self, depth: int | None = None) -> list[ModuleCost]:
         """Costs grouped by module path, truncated to ``depth`` components (None: full)."""
@@ -99,6 +177,11 @@ class TraceResult:
             if key not in groups and n:
                 rows.append(ModuleCost(key or "(top)", n, 0, 0, 0, 0, None))
         return rows
+
+
+def _all_loops(loops) -> list:
+    """Every loop, inner ones included."""
+    return [x for lp in loops for x in (lp, *_all_loops(lp.inner))]
 
 
 def _truncate(path: str, depth: int | None) -> str:

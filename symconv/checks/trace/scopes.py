@@ -1,4 +1,4 @@
-"""Module paths: which NNX module issued each equation, and the parameters each module holds.
+"""Module paths: which NNX module issued each equation (parameters per path: :mod:`.models`).
 
 Flax has no hook for module paths, so :func:`module_scopes` intercepts ``__call__`` on the
 tracer's *own private copy* of the model (the graph ``nnx.merge`` rebuilt inside the trace): each
@@ -11,7 +11,6 @@ Inside the traced call ``type(module)`` is the private subclass (``isinstance`` 
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import contextvars
 import threading
@@ -19,7 +18,6 @@ import types
 from collections.abc import Iterator, Mapping
 
 import jax
-import numpy as np
 from flax import nnx
 
 _PATHS: contextvars.ContextVar[Mapping[int, str]] = contextvars.ContextVar(
@@ -86,14 +84,3 @@ def module_scopes(root: nnx.Module) -> Iterator[None]:
         for node, cls in swapped:
             object.__setattr__(node, "__class__", cls)
         _PATHS.reset(token)
-
-
-def param_paths(model: nnx.Module) -> dict[str, int]:
-    """Scalars of ``nnx.Param`` state per module path (the path of the leaf's owner)."""
-    counts: dict[str, int] = collections.Counter()
-    leaves = jax.tree_util.tree_flatten_with_path(nnx.state(model, nnx.Param))[0]
-    for path, leaf in leaves:
-        keys = [str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in path]
-        keys = [k for k in keys if k != "value"]
-        counts[".".join(keys[:-1])] += int(np.prod(leaf.shape))
-    return dict(counts)

@@ -2,8 +2,8 @@ r"""The jaxpr walk: every equation priced by :mod:`.rules` and attributed to its
 
 It descends into ``jit``, ``custom_jvp_call``, ``custom_vjp_call`` and ``remat``; work on
 constants only (literals, ``dim_as_value``) is free, as XLA folds it at concrete shapes; a
-``cond`` costs its most expensive branch (XLA's rule). Loops (``scan``, ``while``) are not priced:
-XLA charges a loop body once, whatever the trip count, so they are reported as unknown.
+``cond`` costs its most expensive branch (XLA's rule). Loops (``scan``, ``while``) are priced by
+:mod:`.loops` at their true trip count, XLA's own once-per-body figure kept beside it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sympy as sp
 from jax.extend import core as jax_core
 
 from symconv.algebra.arith import out
+from symconv.checks.trace import loops
 from symconv.checks.trace.result import QUANTITIES, OpCost
 from symconv.checks.trace.rules import CALLS, FREE, Shapes, price
 
@@ -26,6 +27,8 @@ class Walker:
         self.shapes = shapes
         self.ops: list[OpCost] = []
         self.unknown: collections.Counter = collections.Counter()
+        self.loops: list = []  # LoopCost of each loop walked (.loops)
+        self.whiles = [0]  # data-dependent while loops so far, shared with sub-walkers
 
     def walk(self, jaxpr, prefix: str, const_in: Sequence[bool]) -> list[bool]:
         """Price every equation of ``jaxpr``; returns which outputs depend on constants only."""
@@ -48,8 +51,13 @@ class Walker:
                 for v in eqn.outvars:
                     const[v] = False
                 continue
+            if name in ("scan", "while"):
+                loops.price_loop(self, eqn, path, ins_const, jaxpr)
+                for v in eqn.outvars:
+                    const[v] = False
+                continue
             inner = next((eqn.params[k] for k in CALLS if k in eqn.params), None)
-            if inner is not None and name not in ("scan", "while"):
+            if inner is not None:
                 inner_jaxpr = inner.jaxpr if hasattr(inner, "jaxpr") else inner
                 outs = self.walk(inner_jaxpr, path, ins_const)
                 for v, c in zip(eqn.outvars, outs):

@@ -148,16 +148,34 @@ def _trace_table(report: Any, fmt: str) -> str:
 def _trace_footer(report: Any, show: Any = count) -> list[str]:
     res, conv = report.result, report.convention
     totals = res.totals
-    lines = [f"{report.model} on input {count(tuple(report.input_shape))} (traced jaxpr)",
-             f"parameters: {totals['params']:,}",
+    shapes = [(name, dims) for name, dims in getattr(res, "inputs", ())] or \
+        [(None, tuple(report.input_shape))]
+    shown = "; ".join((f"{name}=" if name else "") + f"({', '.join(show(d) for d in dims)})"
+                      for name, dims in shapes)
+    lines = [f"{report.model} on input {shown} (traced jaxpr)",
+             f"parameters: {show(totals['params'])}",
              f"MACs ({conv}): {show(totals['macs_' + conv])}",
              (f"FLOPs: {show(totals['flops'])}; "
               f"transcendentals: {show(totals['transcendentals'])}")]
+    for lp in getattr(res, "loops", ()):
+        lines.append(
+            f"loop ({lp.kind}) at {lp.path or '(top)'}: {show(lp.trips)} trips"
+            + (" (a while loop whose exit depends on data: the trip count is a symbol)"
+               if lp.data_dependent else "")
+            + f"; FLOPs {show(lp.true())} = payload {show(lp.true_payload())} + control "
+            f"{show(lp.true_control())}; XLA charges the body once: {show(lp.xla[0])}")
     if not res.complete:
         lines.append(f"INCOMPLETE: no cost rule for {dict(res.unknown)}; the totals leave them "
                      "out")
     if report.point is not None:
         lines.append(_check_line(report, "traced", report.traced_flops, report.traced_params))
+        if getattr(res, "loops", ()):
+            try:
+                true = f"{res.at(report.point):,}"
+            except SymconvError:  # a data-dependent trip count without a value
+                true = "a function of the while loops' trip counts"
+            lines.append(f"the check counts each loop body once, as XLA does; the true count "
+                         f"there: {true} FLOPs")
     return lines
 
 
