@@ -32,9 +32,11 @@ def _part_d() -> tuple[list[Claim], Figure]:
     graphdef, state = nnx.split(model["concat"])
     image = jax.ShapeDtypeStruct((1, 224, 224, 3), jnp.float32)
     tokens = jax.ShapeDtypeStruct((1, c.max_len), jnp.int32)
-    got_img = jax.eval_shape(lambda s, x: nnx.merge(graphdef, s).image(x), state, image).shape
-    got_fused = jax.eval_shape(lambda s, x, t: nnx.merge(graphdef, s).fused(x, t), state, image,
-                               tokens).shape
+    def branches(s, x, t):  # one trace: the fused features from the image branch's output
+        m = nnx.merge(graphdef, s)
+        return m.image(x), m.fused(x, t)
+
+    got_img, got_fused = (a.shape for a in jax.eval_shape(branches, state, image, tokens))
     setting = (f"DenseNet-121 image branch; text: vocabulary {c.vocab_size:,}, up to "
                f"{c.max_len} tokens, d_model = {c.d_model}, {c.heads} heads, {c.layers} "
                f"pre-LN layers, d_ff = {c.d_ff}; {c.classes} classes")
@@ -56,8 +58,8 @@ def _part_d() -> tuple[list[Claim], Figure]:
     s_graph, s_state = nnx.split(xla.abstract(lambda: MultiModalDenseNet(small,
                                                                          rngs=nnx.Rngs(0))))
     rng = np.random.default_rng(0)
-    s_state = jax.tree.map(lambda a: jnp.asarray(rng.uniform(0.5, 1.0, a.shape), a.dtype),
-                           s_state)
+    s_state = jax.tree.map(  # cast in NumPy: no device conversion to compile per shape
+        lambda a: jnp.asarray(rng.uniform(0.5, 1.0, a.shape).astype(a.dtype)), s_state)
 
     def pieces(st, x, t):
         m = nnx.merge(s_graph, st)

@@ -224,9 +224,18 @@ def elastic_deform(key: jax.Array, image: jax.Array, mask: jax.Array | None = No
     if mask is not None:
         mask = jnp.asarray(mask)
         _mask_as_hwc(mask, image.shape[:2], where)
+    if isinstance(sigma, (int, float)):  # a concrete sigma: one compiled function per setting
+        return _deform_jit(key, image, mask, _grid(grid, where), float(sigma), order, mode)
+    return _deform(key, image, mask, grid, sigma, order, mode)
+
+
+def _deform(key, image, mask, grid, sigma, order: int, mode: str):
     field = elastic_field(key, image.shape, grid, sigma)
     warped = warp(image, field, order=order, mode=mode)
     return warped, (None if mask is None else warp_mask(mask, field, mode=mode))
+
+
+_deform_jit = jax.jit(_deform, static_argnums=(3, 4, 5, 6))
 
 
 def elastic_deform_batch(key: jax.Array, images: jax.Array, masks: jax.Array | None = None,

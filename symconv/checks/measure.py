@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -76,6 +77,15 @@ def _positive(spec: Layer) -> Layer:
     return spec
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _unit_gradient(graphdef, params, rest, x, i, j):
+    r"""$\partial y_{0,i,j,0} / \partial x$ with every parameter made positive ($|p| + 0.01$),
+    compiled once per network (the unit is an argument)."""
+    positive = jax.tree.map(lambda p: jnp.abs(p) + 0.01, params)
+    model = nnx.merge(graphdef, positive, rest)
+    return jax.grad(lambda x: model(x)[0, i, j, 0])(x)
+
+
 def gradient_support(spec: Stack, in_shape: Sequence[int], unit: Sequence[int]
                      ) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Rows and columns ``((r0, r1), (c0, c1))`` (inclusive) where the gradient of output unit
@@ -87,16 +97,9 @@ def gradient_support(spec: Stack, in_shape: Sequence[int], unit: Sequence[int]
     """
     h, w, c = (int(v) for v in in_shape)
     model = flax_layer(_positive(spec), rngs=nnx.Rngs(0))
-    params = nnx.state(model, nnx.Param)
-    positive = jax.tree.map(lambda p: jnp.abs(p) + 0.01, params)
-    nnx.update(model, positive)
-    i, j = (int(v) for v in unit)
-
-    def unit_value(x):
-        y = model(x)
-        return y[0, i, j, 0]
-
-    grad = jax.grad(unit_value)(jnp.ones((1, h, w, c), jnp.float32))
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    grad = _unit_gradient(graphdef, params, rest, jnp.ones((1, h, w, c), jnp.float32),
+                          *(jnp.int32(v) for v in unit))
     support = np.asarray(jnp.abs(grad[0]).sum(-1) > 0)
     rows, cols = np.nonzero(support.any(1))[0], np.nonzero(support.any(0))[0]
     if rows.size == 0:
