@@ -68,11 +68,18 @@ class TraceResult:
         return {a: self.total(a) for a in QUANTITIES} | {"params": sum(self.params.values())}
 
     def at(self, values: Mapping[str, int], attr: str = "flops") -> int:
-        """The total evaluated at concrete dimension values (names as in the input spec)."""
+        """The total evaluated at concrete dimension values (names as in the input spec).
+
+        Raises :class:`SymconvError` naming the condition when a recorded condition fails there.
+        """
         missing = sorted(set(self.symbols) - set(values))
         if missing:
             raise SymconvError(f"give a value for every dimension; missing {missing}")
         subs = {self.symbols[k]: v for k, v in values.items() if k in self.symbols}
+        for cond in self.conditions:
+            if sp.sympify(cond).subs(subs) == sp.false:
+                raise SymconvError(f"the closed form holds only where {cond}; it fails at "
+                                   f"{values}: trace at sizes that satisfy it")
         value = sp.Integer(self.total(attr)) if isinstance(self.total(attr), int) else \
             self.total(attr).subs(subs)
         value = value.doit() if hasattr(value, "doit") else value

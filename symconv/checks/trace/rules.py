@@ -1,7 +1,10 @@
 r"""How XLA's HLO cost analysis prices each primitive, in closed form over symbolic dimensions.
 
 - ``conv_general_dilated``: $2 B \frac{C_{in}}{G} C_{out} \prod_{axes} T$ FLOPs with $T$ the
-  taps on real input (:mod:`symconv.algebra.taps`), also reported as exact and dense MACs;
+  taps on real input (:func:`symconv.algebra.taps.real_taps`), also reported as exact and dense
+  MACs. $T$ keeps every $\min(O, \cdot)$ of the lost taps, so it is exact for every input size,
+  including padding that reaches past a small input (a $7 \times 7$ kernel on a $1 \times 1$
+  map); no condition on the size is recorded;
 - ``dot_general``: $2 \times$ batch $\times$ contracting $\times$ free dims;
 - elementwise arithmetic, comparisons, selects and conversions: one FLOP per output element;
   exponentials, logarithms, square roots, ``tanh``, ``erf``: one *transcendental* per element;
@@ -20,10 +23,9 @@ from typing import Any
 import sympy as sp
 
 from symconv.algebra.arith import Conditions, is_concrete, out
-from symconv.algebra.conv import conv_axis
 from symconv.algebra.padding import same_pads
 from symconv.algebra.pooling import reduce_window_flops
-from symconv.algebra.taps import lhs_dilated_taps, missed_taps
+from symconv.algebra.taps import by_residue, lhs_dilated_taps, lost_taps, real_taps
 from symconv.algebra.tidy import tidy
 from symconv.checks.dims import dim_to_sympy
 
@@ -142,26 +144,39 @@ def conv(eqn, shapes: Shapes) -> Cost:
         k = rhs[dn.rhs_spec[2 + i]]
         s, l, d = p["window_strides"][i], p["lhs_dilation"][i], p["rhs_dilation"][i]
         lo, hi = (shapes.dim(v) for v in p["padding"][i])
-        taps_exact *= axis_taps(nin, nout, k, s, l, d, lo, hi, shapes.conds)
+        taps_exact *= axis_taps(nin, nout, k, s, l, d, lo, hi)
         taps_dense *= nout * k
     per = out(batch * (cin // g if is_concrete(cin, g) else cin / g) * cout)
     exact = out(sp.expand(per * taps_exact))
     return 2 * exact, 0, exact, out(per * taps_dense)
 
 
-def axis_taps(n, o, k, s, l, d, lo, hi, conds: Conditions):
-    """Taps on real input along one axis of input size ``n`` and output size ``o``."""
+def axis_taps(n, o, k, s, l, d, lo, hi):
+    """Taps on real input along one axis of input size ``n`` and output size ``o``, exact for
+    every size (no condition: :func:`symconv.algebra.taps.real_taps`)."""
     if l != 1:
         if s != 1:
             raise Unpriced("conv_general_dilated (input dilation with stride > 1)")
-        return lhs_dilated_taps(n, k, l, d, lo, hi, conds)
-    if is_concrete(lo, hi):
-        return conv_axis("conv", "axis", n, k, s, d, (lo, hi), conds).taps
-    if is_concrete(k, s, d) and is_same_padding(lo, hi, n, k, s, d):
-        return conv_axis("conv", "axis", n, k, s, d, "SAME", conds).taps
+        return lhs_dilated_taps(n, k, l, d, lo, hi)
+    if not is_concrete(k, s, d):
+        raise Unpriced("conv_general_dilated (symbolic kernel, stride or dilation)")
+    if not is_concrete(lo, hi) and is_same_padding(lo, hi, n, k, s, d):
+        return same_taps(n, o, k, s, d)
+    return real_taps(n, o, k, s, d, lo, hi)
+
+
+def same_taps(n, o, k: int, s: int, d: int):
+    r"""Real taps of 'SAME' padding on a symbolic length: with $q = n \bmod S$ the total padding
+    is $\max(0, D(K-1)+1 - S)$ for $q = 0$, else $\max(0, D(K-1)+1 - q)$, so the lost taps are
+    a function of $q$ (exact for every $n \ge 1$)."""
     ext = d * (k - 1) + 1
-    r = sp.Mod(n + lo + hi - ext, s)
-    return out(o * k - missed_taps(lo, k, s, d, o) - missed_taps(hi - r, k, s, d, o))
+    lost = []
+    for q in range(s):
+        total = max(0, ext - (s if q == 0 else q))
+        lo, hi = total // 2, total - total // 2
+        r = (q + total - ext) % s
+        lost.append(out(lost_taps(lo, k, s, d, o) + lost_taps(hi - r, k, s, d, o)))
+    return out(sp.expand(o * k - by_residue(lost, sp.Mod(n, s))))
 
 
 def is_same_padding(lo, hi, n, k, s, d) -> bool:
