@@ -84,7 +84,7 @@ def trace(model: nnx.Module | Callable, input_shape: str | Sequence, dtype=jnp.f
     walker = Walker(shapes)
     nstate = len(jax.tree.leaves(args[0])) if len(args) == 2 else 0
     try:
-        walker.walk(closed.jaxpr, "", [False] * (nstate + 1))
+        walker.walk(closed.jaxpr, "", [False] * (nstate + 1), consts=closed.consts)
     except Unpriced as e:
         walker.unknown[str(e)] += 1
     outs = closed.out_avals

@@ -17,7 +17,11 @@ QUANTITIES = ("flops", "transcendentals", "macs_exact", "macs_dense")
 
 @dataclass(frozen=True, slots=True)
 class OpCost:
-    """One priced equation: the module path that issued it, its primitive and its costs."""
+    """One priced equation: the module path that issued it, its primitive and its costs.
+
+    ``flops`` is what XLA counts; ``algorithmic`` is set only where an algorithm needs fewer
+    (a cumulative op, which XLA's CPU lowering makes quadratic) and is None elsewhere.
+    """
 
     path: str
     primitive: str
@@ -26,6 +30,7 @@ class OpCost:
     transcendentals: Any = 0
     macs_exact: Any = 0
     macs_dense: Any = 0
+    algorithmic: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,14 @@ class TraceResult:
     def total(self, attr: str = "flops"):
         r"""$\sum_{op}$ ``op.attr`` over every priced op (0 when nothing was priced)."""
         return out(sp.Add(*[getattr(op, attr) for op in self.ops])) if self.ops else 0
+
+    def algorithmic(self):
+        r"""$\sum_{op}$ FLOPs with each op's algorithmic count where it has one (e.g. $R(n - 1)$
+        for a cumsum that XLA counts as $R n (n - 1)$); equal to ``total('flops')`` otherwise."""
+        if not self.ops:
+            return 0
+        return out(sp.Add(*[op.flops if op.algorithmic is None else op.algorithmic
+                            for op in self.ops]))
 
     @property
     def totals(self) -> dict:
