@@ -313,3 +313,9 @@ def test_nnx_batch_norm_in_both_modes():
     result = trace(bn, "N, 8")
     assert result.at({"N": 3}) == xla.cost(bn, (3, 8))["flops"]
     agree(lambda x: bn(x), "N, 8", [{"N": 3}])  # closed over: mean 0, scale 1 fold away
+
+
+def test_unpriced_configuration_is_reported_and_the_rest_still_priced():
+    result = trace(lambda x: jnp.exp(x.astype(jnp.complex64)).real + jnp.tanh(x), "N, 4")
+    assert not result.complete and "exp (complex)" in result.unknown
+    assert result.total("transcendentals") == 4 * result.symbols["N"]  # the tanh after it
