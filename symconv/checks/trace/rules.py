@@ -118,8 +118,8 @@ def price(eqn, shapes: Shapes) -> tuple | None:
         return 0, 0, 0, 0  # a change of weak type only: no HLO op
     if name in ELEMENTWISE:
         return n, 0, 0, 0
-    if np.issubdtype(eqn.outvars[0].aval.dtype, np.complexfloating) and (
-            name in TRANSCENDENTAL or name in EXPANDED):
+    if (name in TRANSCENDENTAL or name in EXPANDED) and np.issubdtype(
+            eqn.outvars[0].aval.dtype, np.complexfloating):
         raise Unpriced(f"{name} (complex)")  # measured: complex exp is 15 FLOPs + 4 trans.
     if name in TRANSCENDENTAL:
         return 0, n, 0, 0
