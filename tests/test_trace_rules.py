@@ -264,6 +264,16 @@ IDENTITIES = {  # each: (function, FLOPs XLA counts per element of an N x 8 inpu
 }
 
 
+INT_IDENTITIES = {"i*1": lambda x: x * 1, "i+0": lambda x: x + 0, "i&-1": lambda x: x & -1,
+                  "i|0": lambda x: x | 0, "i^0": lambda x: x ^ 0, "i<<0": lambda x: x << 0,
+                  "u&max": lambda x: x.astype(jnp.uint32) & jnp.uint32(2**32 - 1)}
+
+
+@pytest.mark.parametrize("name", sorted(INT_IDENTITIES))
+def test_integer_identities_against_xla(name):
+    agree(INT_IDENTITIES[name], "N, 8", [{"N": 2}], jnp.int32)
+
+
 @pytest.mark.parametrize("name", sorted(IDENTITIES))
 def test_free_identities_against_xla(name):
     f, per = IDENTITIES[name]

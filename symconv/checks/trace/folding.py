@@ -26,7 +26,8 @@ Measured with ``jax.jit(f).lower(...).cost_analysis()`` (CPU backend), the lower
   ``jit`` body, which is lowered as a function of its own: there its arguments are unknown, even
   literals (``jax.random.uniform``'s ``maxval - minval`` is counted), while its own literals and
   closed-over constants are known;
-- the identities $x \cdot 1$, $1 \cdot x$, $x + 0$, $0 + x$, $x - 0$ where the constant is a
+- the identities $x \cdot 1$, $1 \cdot x$, $x + 0$, $0 + x$, $x - 0$, and for integers and
+  booleans $x \,|\, 0$, $x \oplus 0$ and $x \,\&\,$ all-ones, where the constant is a
   *splat* (every element equal: a literal, a broadcast literal, ``jnp.ones``, a closed-over
   array of ones or zeros, or a folded constant that evaluates to one): the op costs nothing.
   Not folded: $x / 1$, $0 - x$, $\max(x, x)$, a ``select_n`` with a constant predicate.
@@ -57,7 +58,8 @@ PARTIAL = {"lgamma": (18, 3), "digamma": (11, 3), "asin": (1, 1), "acos": (0, 1)
            "erf_inv": (31, 2), "nextafter": (17, 0)}
 SHAPE_OPS = {"broadcast_in_dim", "reshape", "squeeze", "expand_dims", "transpose",
              "convert_element_type", "copy", "copy_p"}
-IDENTITY = {"mul": (1, "both"), "add": (0, "both"), "add_any": (0, "both"), "sub": (0, "rhs")}
+IDENTITY = {"mul": (1, "both"), "add": (0, "both"), "add_any": (0, "both"), "sub": (0, "rhs"),
+            "or": (0, "both"), "xor": (0, "both"), "and": ("ones", "both")}
 
 
 class Constants:
@@ -134,5 +136,15 @@ def is_identity(eqn, constants: Constants) -> bool:
         return False
     unit, sides = rule
     operands = eqn.invars if sides == "both" else eqn.invars[1:]
-    return any(constants.splat(a) == unit for a in operands
-               if constants.splat(a) is not None)
+    for a in operands:
+        value = constants.splat(a)
+        if value is None:
+            continue
+        if unit == "ones":  # every bit set: True, -1, or the largest unsigned value
+            dtype = np.dtype(a.aval.dtype)
+            if value is True or value == -1 or (
+                    dtype.kind == "u" and value == np.iinfo(dtype).max):
+                return True
+        elif value == unit:
+            return True
+    return False

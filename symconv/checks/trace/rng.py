@@ -14,9 +14,12 @@ $m$ keys $27 m + 10$, ``random_seed`` 3 per key; ``random_wrap`` and ``random_un
 A dim $d$ counts in $r'$ as $1 - \delta_{d,1}$ (exact for symbolic dims too). Measured with
 ``jax.jit(f).lower(...).cost_analysis()`` for shapes (1,), (2,), (3,), (7,), (12,), (1, 1),
 (3, 1), (1, 3), (3, 4), (5, 7), (1, 1, 1), (2, 1, 3), (2, 3, 4), (4, 4, 3), (2, 2, 2, 3); bits of
-8, 16 and 32; fold-in of 1, 7 and 12 keys. Batched keys for ``random_bits``, ``random_split``
-and ``threefry2x32``, 64-bit draws and other PRNG implementations have no rule (reported
-unknown).
+8, 16 and 32; fold-in of 1, 7 and 12 keys. Known gap: when the function's *arguments*
+include a key array (an NNX model with ``nnx.Rngs`` state, e.g. ``nnx.Dropout`` in training
+mode), JAX adds a sharding constraint for it and XLA's total comes out one FLOP lower for the
+whole module (observed with one or two fold-ins and with ``normal``; not modelled). Batched
+keys for ``random_bits``, ``random_split`` and ``threefry2x32``, 64-bit draws and other PRNG
+implementations have no rule (reported unknown).
 """
 
 from __future__ import annotations
