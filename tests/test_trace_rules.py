@@ -329,3 +329,33 @@ def test_unpriced_configuration_is_reported_and_the_rest_still_priced():
     result = trace(lambda x: jnp.exp(x.astype(jnp.complex64)).real + jnp.tanh(x), "N, 4")
     assert not result.complete and "exp (complex)" in result.unknown
     assert result.total("transcendentals") == 4 * result.symbols["N"]  # the tanh after it
+
+
+class SmallNet(nnx.Module):
+    def __init__(self, rngs, stride):
+        self.c1 = nnx.Conv(3, 8, (3, 3), strides=stride, rngs=rngs)
+        self.dw = nnx.Conv(8, 8, (3, 3), feature_group_count=8, rngs=rngs)
+        self.bn = nnx.BatchNorm(8, use_running_average=True, rngs=rngs)
+        self.fc = nnx.Linear(8, 4, rngs=rngs)
+
+    def __call__(self, x):
+        y = jax.nn.gelu(self.bn(self.dw(jax.nn.relu(self.c1(x)))), approximate=False)
+        return self.fc(nnx.max_pool(y, (2, 2), (2, 2)).mean(axis=(1, 2)))
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_parameter_gradient_against_xla(stride):
+    """A training gradient: transposed and batch-grouped convolutions (the depthwise weight
+    gradient), max-pool gradient, exact GELU, dead forward work; parameters closed over."""
+    graph, state = nnx.split(SmallNet(nnx.Rngs(0), stride))
+
+    def step(x):
+        return jax.grad(lambda s: jnp.sum(nnx.merge(graph, s)(x) ** 2))(state)
+
+    if stride == 1:  # symbolic: JAX cannot transpose a strided 'SAME' conv of symbolic size
+        agree(step, "B, H, W, 3", [{"B": 1, "H": 4, "W": 4}, {"B": 2, "H": 9, "W": 6}])
+        return
+    for shape in ((1, 8, 8, 3), (2, 11, 7, 3), (1, 3, 3, 3)):
+        result = trace(step, shape)
+        assert result.complete
+        assert (result.total(), result.total("transcendentals")) == xla_cost(step, spec(shape))

@@ -94,9 +94,11 @@ def lhs_dilated_taps(n: Dim, k: Dim, l: Dim, d: Dim, lo: Dim, hi: Dim,
                - missed_taps(d * (k - 1) - hi, k, l, d, n, conds))
 
 
-def lost_taps(p: Dim, k: int, s: int, d: int, n: Dim) -> Dim:
+def lost_taps(p: Dim, k: Dim, s: int, d: int, n: Dim) -> Dim:
     r"""$\mu(p; K, S, D, n)$ exactly for every run length $n \ge 1$: a sum of
-    $\min(n, \lceil (p - jD)/S \rceil)$, no condition recorded. ``k``, ``s``, ``d`` concrete.
+    $\min(n, \lceil (p - jD)/S \rceil)$, no condition recorded. ``s``, ``d`` concrete; a
+    symbolic ``k`` (the kernel of a weight gradient is an activation) keeps term $j$ only when
+    $K > j$.
 
     >>> import sympy as sp
     >>> n = sp.Symbol("n", integer=True, positive=True)
@@ -105,18 +107,25 @@ def lost_taps(p: Dim, k: int, s: int, d: int, n: Dim) -> Dim:
     >>> lost_taps(3, 7, 1, 1, 1), lost_taps(3, 7, 1, 1, 8)
     (3, 6)
     """
-    if is_concrete(p, n):
+    if is_concrete(p, n, k):
         return missed_taps(p, k, s, d, n)
     if is_concrete(p):
         if p <= 0:
             return 0
-        terms = [ceildiv(p - j * d, s) for j in range(min(k, ceildiv(p, d)))]
-        return out(sp.Add(*[sp.Min(n, c) for c in terms]))  # SymPy drops a min it can decide
-    j = [sp.Min(n, sp.Max(0, sp.ceiling((p - i * d) / sp.Integer(s)))) for i in range(k)]
-    return out(sp.Add(*j))
+        terms = []
+        for j in range(ceildiv(p, d) if not is_concrete(k) else min(k, ceildiv(p, d))):
+            term = sp.Min(n, ceildiv(p - j * d, s))  # SymPy drops a min it can decide
+            # a symbolic kernel (a weight gradient's) has tap j only when K > j
+            terms.append(term if is_concrete(k) else term * sp.Min(1, sp.Max(0, k - j)))
+        return out(sp.Add(*terms))
+    i = sp.Dummy("j", integer=True, nonnegative=True)
+    term = sp.Min(n, sp.Max(0, sp.ceiling((p - i * d) / sp.Integer(s))))
+    if not is_concrete(k):
+        return sp.Sum(term, (i, 0, k - 1))
+    return out(sp.Add(*[term.subs(i, v) for v in range(k)]))
 
 
-def real_taps(n: Dim, o: Dim, k: int, s: int, d: int, lo: Dim, hi: Dim) -> Dim:
+def real_taps(n: Dim, o: Dim, k: Dim, s: int, d: int, lo: Dim, hi: Dim) -> Dim:
     r"""(output, tap) pairs on real input along one axis, exact for every size:
     $T = OK - \mu(P_{lo}; O) - \mu(P_{hi} - r; O)$ with
     $r = (n + P_{lo} + P_{hi} - D(K-1) - 1) \bmod S$ (the low and the high padding are read by
@@ -131,7 +140,7 @@ def real_taps(n: Dim, o: Dim, k: int, s: int, d: int, lo: Dim, hi: Dim) -> Dim:
     [1, 4, 9, 44]
     """
     ext = d * (k - 1) + 1
-    if is_concrete(n, o, lo, hi):
+    if is_concrete(n, o, k, lo, hi):
         r = (n + lo + hi - ext) % s
         return o * k - missed_taps(lo, k, s, d, o) - missed_taps(hi - r, k, s, d, o)
     if is_concrete(lo, hi) and s > 1:

@@ -4,7 +4,8 @@ Every rule below was measured against ``jax.jit(f).lower(...).cost_analysis()`` 
 compiled) on the CPU backend, at several shapes each; the tests in ``tests/test_trace_rules.py``
 repeat the comparison.
 
-- ``conv_general_dilated``: $2 B \frac{C_{in}}{G} C_{out} \prod_{axes} T$ FLOPs with $T$ the
+- ``conv_general_dilated``: $2 \frac{B}{G_b} \frac{C_{in}}{G} C_{out} \prod_{axes} T$ FLOPs
+  ($G_b$ the batch group count, $> 1$ in the weight gradient of a grouped convolution) with $T$ the
   taps on real input (:func:`symconv.algebra.taps.real_taps`), also reported as exact and dense
   MACs. $T$ keeps every $\min(O, \cdot)$ of the lost taps, so it is exact for every input size,
   including padding that reaches past a small input (a $7 \times 7$ kernel on a $1 \times 1$
@@ -174,8 +175,6 @@ def conv(eqn, shapes: Shapes) -> Cost:
     dn = p["dimension_numbers"]
     lhs, rhs = shapes.shape(eqn.invars[0].aval), shapes.shape(eqn.invars[1].aval)
     res = shapes.shape(eqn.outvars[0].aval)
-    if p["batch_group_count"] != 1:
-        raise Unpriced("conv_general_dilated (batch_group_count > 1)")
     g = p["feature_group_count"]
     batch, cin, cout = lhs[dn.lhs_spec[0]], lhs[dn.lhs_spec[1]], rhs[dn.rhs_spec[0]]
     taps_exact, taps_dense = 1, 1
@@ -187,6 +186,8 @@ def conv(eqn, shapes: Shapes) -> Cost:
         lo, hi = (shapes.dim(v) for v in p["padding"][i])
         taps_exact *= axis_taps(nin, nout, k, s, l, d, lo, hi)
         taps_dense *= nout * k
+    bg = p["batch_group_count"]  # > 1 in a depthwise weight gradient: XLA counts batch / bg
+    batch = batch // bg if is_concrete(batch) else batch / bg
     per = out(batch * (cin // g if is_concrete(cin, g) else cin / g) * cout)
     exact = out(sp.expand(per * taps_exact))
     return 2 * exact, 0, exact, out(per * taps_dense)
@@ -199,9 +200,9 @@ def axis_taps(n, o, k, s, l, d, lo, hi):
         if s != 1:
             raise Unpriced("conv_general_dilated (input dilation with stride > 1)")
         return lhs_dilated_taps(n, k, l, d, lo, hi)
-    if not is_concrete(k, s, d):
-        raise Unpriced("conv_general_dilated (symbolic kernel, stride or dilation)")
-    if not is_concrete(lo, hi) and is_same_padding(lo, hi, n, k, s, d):
+    if not is_concrete(s, d):
+        raise Unpriced("conv_general_dilated (symbolic stride or dilation)")
+    if not is_concrete(lo, hi) and is_concrete(k) and is_same_padding(lo, hi, n, k, s, d):
         return same_taps(n, o, k, s, d)
     return real_taps(n, o, k, s, d, lo, hi)
 
