@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 import sympy as sp
 from flax import nnx
+from hypothesis import HealthCheck, given, settings
 
 from symconv.checks import xla
 from symconv.checks.trace import TraceResult, trace
 from symconv.errors import SymconvError
+from symconv.models import flax_layer
+from symconv.testing import conv2d_configs
 
 SIZES = range(1, 13)
 
@@ -72,6 +75,18 @@ def test_transposed_small_inputs(k, s, pad):
     result = trace(m, "B, N, 2")
     for n in range(1, 9):
         assert result.at({"B": 1, "N": n}) == xla.cost(m, (1, n, 2))["flops"], n
+
+
+@settings(max_examples=25, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(conv2d_configs())
+def test_random_convolutions_down_to_the_smallest_input(case):
+    """Grouped, strided, dilated, any padding; inputs from the smallest the padded kernel fits."""
+    b, h, w, c = case.input_shape
+    model = xla.abstract(lambda: flax_layer(case.spec, rngs=nnx.Rngs(0)))
+    result = trace(model, f"B, H, W, {c}")
+    assert result.conditions == ()
+    assert result.at({"B": b, "H": h, "W": w}) == xla.flops(model, case.input_shape), case
 
 
 def test_failed_condition_is_named_at_evaluation():
