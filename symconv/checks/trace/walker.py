@@ -31,7 +31,7 @@ from symconv.checks.trace.rules import FREE, Shapes, Unpriced, price
 
 #: call primitives lowered inline, so constants flow into their bodies (``jit`` is not)
 INLINED = {"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr", "remat", "remat2",
-           "checkpoint", "closed_call", "core_call"}
+           "checkpoint"}
 
 
 class Walker:
