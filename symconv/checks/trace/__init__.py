@@ -5,7 +5,8 @@ dimensions may be symbolic (``jax.export.symbolic_shape``), then walks every equ
 (:mod:`.walker`) and prices it as XLA's HLO cost analysis does (:mod:`.rules`): convolutions by
 their taps on real input, dots by $2 \times$ MACs, one FLOP per element for elementwise
 arithmetic, one transcendental per element for exponentials and the like, reductions by input
-minus output elements; data movement is free.
+minus output elements; data movement is free. What XLA does not count is not counted: dead
+code, constant work it folds, and identities such as $x \cdot 1$ (:mod:`.walker`).
 
 A primitive without a rule is reported by name in ``unknown`` and the result is marked
 incomplete; it is never silently counted as zero. Each equation is attributed to the NNX module
