@@ -12,6 +12,11 @@ high padding are *corners* of the $(o, k)$ lattice, the taps lost on each side a
 
 a sum with at most $\lceil p / D \rceil$ terms that does not grow with the image. For $S = D = 1$
 and $n \ge p$ it is $m p - m(m-1)/2$ with $m = \min(K, p)$, i.e. $p(p+1)/2$ when $p \le K$.
+
+:func:`lost_taps` and :func:`real_taps` state the same count for *every* run length: each term
+keeps its $\min(n, \cdot)$, so no condition on the size is needed (the tracer's rule: a padding
+that reaches past a small input is priced exactly, e.g. a $7 \times 7$ convolution on a
+$1 \times 1$ map).
 """
 
 from __future__ import annotations
@@ -87,6 +92,64 @@ def lhs_dilated_taps(n: Dim, k: Dim, l: Dim, d: Dim, lo: Dim, hi: Dim,
     """
     return out(n * k - missed_taps(d * (k - 1) - lo, k, l, d, n, conds)
                - missed_taps(d * (k - 1) - hi, k, l, d, n, conds))
+
+
+def lost_taps(p: Dim, k: Dim, s: int, d: int, n: Dim) -> Dim:
+    r"""$\mu(p; K, S, D, n)$ exactly for every run length $n \ge 1$: a sum of
+    $\min(n, \lceil (p - jD)/S \rceil)$, no condition recorded. ``s``, ``d`` concrete; a
+    symbolic ``k`` (the kernel of a weight gradient is an activation) keeps term $j$ only when
+    $K > j$.
+
+    >>> import sympy as sp
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> lost_taps(3, 7, 1, 1, n)            # 7-tap kernel, padding 3: min(n,3)+min(n,2)+1
+    Min(2, n) + Min(3, n) + 1
+    >>> lost_taps(3, 7, 1, 1, 1), lost_taps(3, 7, 1, 1, 8)
+    (3, 6)
+    """
+    if is_concrete(p, n, k):
+        return missed_taps(p, k, s, d, n)
+    if is_concrete(p):
+        if p <= 0:
+            return 0
+        terms = []
+        for j in range(ceildiv(p, d) if not is_concrete(k) else min(k, ceildiv(p, d))):
+            term = sp.Min(n, ceildiv(p - j * d, s))  # SymPy drops a min it can decide
+            # a symbolic kernel (a weight gradient's) has tap j only when K > j
+            terms.append(term if is_concrete(k) else term * sp.Min(1, sp.Max(0, k - j)))
+        return out(sp.Add(*terms))
+    i = sp.Dummy("j", integer=True, nonnegative=True)
+    term = sp.Min(n, sp.Max(0, sp.ceiling((p - i * d) / sp.Integer(s))))
+    if not is_concrete(k):
+        return sp.Sum(term, (i, 0, k - 1))
+    return out(sp.Add(*[term.subs(i, v) for v in range(k)]))
+
+
+def real_taps(n: Dim, o: Dim, k: Dim, s: int, d: int, lo: Dim, hi: Dim) -> Dim:
+    r"""(output, tap) pairs on real input along one axis, exact for every size:
+    $T = OK - \mu(P_{lo}; O) - \mu(P_{hi} - r; O)$ with
+    $r = (n + P_{lo} + P_{hi} - D(K-1) - 1) \bmod S$ (the low and the high padding are read by
+    disjoint pairs: one tap reads one position). With concrete padding and a symbolic $n$, $r$
+    is a function of $n \bmod S$ (linear, or a ``Piecewise`` over the residue).
+
+    >>> import sympy as sp
+    >>> n = sp.Symbol("n", integer=True, positive=True)
+    >>> real_taps(n, n, 7, 1, 1, 3, 3)      # 7-tap 'SAME' on n pixels
+    7*n - 2*Min(2, n) - 2*Min(3, n) - 2
+    >>> [real_taps(m, m, 7, 1, 1, 3, 3) for m in (1, 2, 3, 8)]
+    [1, 4, 9, 44]
+    """
+    ext = d * (k - 1) + 1
+    if is_concrete(n, o, k, lo, hi):
+        r = (n + lo + hi - ext) % s
+        return o * k - missed_taps(lo, k, s, d, o) - missed_taps(hi - r, k, s, d, o)
+    if is_concrete(lo, hi) and s > 1:
+        q = sp.Mod(n + lo + hi - ext, s)
+        high = by_residue([lost_taps(hi - i, k, s, d, o) for i in range(s)], q)
+    else:
+        r = sp.Mod(n + lo + hi - ext, s) if s > 1 else 0
+        high = lost_taps(out(hi - r), k, s, d, o)
+    return out(sp.expand(o * k - lost_taps(lo, k, s, d, o) - high))
 
 
 class mu(sp.Function):  # lower case: the symbol of the formulas

@@ -7,7 +7,8 @@ expressions, constraints, dtypes and names, and keyword arguments), then walks e
 their taps on real input, dots by $2 \times$ MACs, one FLOP per element for elementwise
 arithmetic, one transcendental per element for exponentials and the like, reductions by input
 minus output elements; data movement is free. Loops are priced at their trip count, XLA's
-once-per-body figure kept beside it (:mod:`.loops`).
+once-per-body figure kept beside it (:mod:`.loops`). What XLA does not count is not counted: dead
+code, constant work it folds, and identities such as $x \cdot 1$ (:mod:`.walker`).
 
 The model is an NNX module, a Flax Linen module or a JAX function (:mod:`.models`), or a factory
 built abstractly with ``factory_args``. A primitive without a rule is reported by name in
@@ -91,7 +92,7 @@ def trace(model: Any, input_shape: str | Sequence | None = None, dtype: Any = jn
     shapes = Shapes(symbols)
     walker = Walker(shapes)
     try:
-        walker.walk(closed.jaxpr, "", [False] * len(closed.jaxpr.invars))
+        walker.walk(closed.jaxpr, "", [False] * len(closed.jaxpr.invars), consts=closed.consts)
     except Unpriced as e:
         walker.unknown[str(e)] += 1
     outs = closed.out_avals

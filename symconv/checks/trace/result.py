@@ -17,7 +17,11 @@ QUANTITIES = ("flops", "transcendentals", "macs_exact", "macs_dense")
 
 @dataclass(frozen=True, slots=True)
 class OpCost:
-    """One priced equation: the module path that issued it, its primitive and its costs."""
+    """One priced equation: the module path that issued it, its primitive and its costs.
+
+    ``flops`` is what XLA counts; ``algorithmic`` is set only where an algorithm needs fewer
+    (a cumulative op, which XLA's CPU lowering makes quadratic) and is None elsewhere.
+    """
 
     path: str
     primitive: str
@@ -26,6 +30,7 @@ class OpCost:
     transcendentals: Any = 0
     macs_exact: Any = 0
     macs_dense: Any = 0
+    algorithmic: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,14 @@ class TraceResult:
         """The symbols standing for data-dependent trip counts (``T_while1``, ...)."""
         return {str(lp.trips): lp.trips for lp in _all_loops(self.loops) if lp.data_dependent}
 
+    def algorithmic(self):
+        r"""$\sum_{op}$ FLOPs with each op's algorithmic count where it has one (e.g. $R(n - 1)$
+        for a cumsum that XLA counts as $R n (n - 1)$); equal to ``total('flops')`` otherwise."""
+        if not self.ops:
+            return 0
+        return out(sp.Add(*[op.flops if op.algorithmic is None else op.algorithmic
+                            for op in self.ops]))
+
     @property
     def totals(self) -> dict:
         """Every total of :data:`QUANTITIES`, plus the parameter count."""
@@ -128,6 +141,7 @@ class TraceResult:
         ``figure``: ``"true"`` (:meth:`total`: loops at their trip count), ``"xla"``
         (:meth:`xla_total`: loops charged once, as XLA does) or ``"payload"`` (:meth:`payload`).
         A data-dependent trip count ``T_whileN`` needs a value too when the figure uses it.
+        Raises :class:`SymconvError` naming the condition when a recorded condition fails there.
         """
         figures = {"true": self.total, "xla": self.xla_total, "payload": self.payload}
         if figure not in figures:
@@ -143,6 +157,10 @@ class TraceResult:
                                   "depends on data)" if set(missing) & set(trips) else ""))
         table = dict(self.symbols) | trips
         subs = {table[k]: v for k, v in values.items() if k in table}
+        for cond in self.conditions:
+            if cond.subs(subs) == sp.false:
+                raise SymconvError(f"the closed form holds only where {cond}; it fails at "
+                                   f"{values}: trace at sizes that satisfy it")
         value = sp.Integer(total) if isinstance(total, int) else total.subs(subs)
         value = value.doit() if hasattr(value, "doit") else value
         if not value.is_Integer:

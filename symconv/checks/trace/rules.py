@@ -1,14 +1,34 @@
 r"""How XLA's HLO cost analysis prices each primitive, in closed form over symbolic dimensions.
 
-- ``conv_general_dilated``: $2 B \frac{C_{in}}{G} C_{out} \prod_{axes} T$ FLOPs with $T$ the
-  taps on real input (:mod:`symconv.algebra.taps`), also reported as exact and dense MACs;
-- ``dot_general``: $2 \times$ batch $\times$ contracting $\times$ free dims;
-- elementwise arithmetic, comparisons, selects and conversions: one FLOP per output element;
-  exponentials, logarithms, square roots, ``tanh``, ``erf``: one *transcendental* per element;
-- reductions: input minus output elements; ``reduce_window`` (pooling): $(\text{window} - 1)$ per
-  output element; reshapes, broadcasts, slices, concatenation, padding: free.
+Every rule below was measured against ``jax.jit(f).lower(...).cost_analysis()`` (lowered, not
+compiled) on the CPU backend, at several shapes each; the tests in ``tests/test_trace_rules.py``
+repeat the comparison.
 
-:func:`price` returns ``(flops, transcendentals, macs_exact, macs_dense)`` or ``None`` for a
+- ``conv_general_dilated``: $2 \frac{B}{G_b} \frac{C_{in}}{G} C_{out} \prod_{axes} T$ FLOPs
+  ($G_b$ the batch group count, $> 1$ in the weight gradient of a grouped convolution) with $T$ the
+  taps on real input (:func:`symconv.algebra.taps.real_taps`), also reported as exact and dense
+  MACs. $T$ keeps every $\min(O, \cdot)$ of the lost taps, so it is exact for every input size,
+  including padding that reaches past a small input (a $7 \times 7$ kernel on a $1 \times 1$
+  map); no condition on the size is recorded;
+- ``dot_general``: $2 \times$ batch $\times$ contracting $\times$ free dims;
+- elementwise arithmetic, comparisons, selects, conversions, ``clamp``, ``rem``, bit shifts,
+  ``population_count``, ``clz``, ``bitcast_convert_type``, ``reduce_precision``, ``real``,
+  ``imag``: one FLOP per output element; exponentials, logarithms, square roots, ``tanh``,
+  ``erf``, ``pow``: one *transcendental* per element (real dtypes; complex ones are not
+  priced); ``integer_pow``: its multiplications by
+  repeated squaring per element; ``erfc``, ``erf_inv``, ``lgamma``, ``digamma``, the inverse and
+  hyperbolic trigonometric functions, ``nextafter``, ``logistic``, ``exp2``: a fixed expansion
+  per element and dtype (:mod:`.expanded`);
+- reductions: input minus output elements; ``argmax``/``argmin``: $9$ (floating point) or $7$
+  (integer, bool) per input-minus-output element (a variadic reduce whose comparator costs
+  that); ``reduce_window`` (pooling): $(\text{window} - 1)$ per output element; cumulative ops
+  (:mod:`.cumulative`): quadratic on CPU, with the algorithmic count beside it;
+- gathers, scatters, sorts (:mod:`.indexing`) and random numbers (:mod:`.rng`) as measured;
+- reshapes, broadcasts, slices, concatenation, padding, ``tile``, ``top_k``, ``random_wrap``,
+  ``random_unwrap``: free.
+
+:func:`price` returns ``(flops, transcendentals, macs_exact, macs_dense)`` (and, for an op whose
+XLA count is not the algorithmic one, a fifth entry: the algorithmic FLOPs) or ``None`` for a
 primitive without a rule; :class:`Unpriced` is raised for a known primitive in a configuration
 the rules do not cover.
 """
@@ -17,36 +37,39 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from symconv.algebra.arith import Conditions, is_concrete, out
-from symconv.algebra.conv import conv_axis
 from symconv.algebra.padding import same_pads
 from symconv.algebra.pooling import reduce_window_flops
-from symconv.algebra.taps import lhs_dilated_taps, missed_taps
+from symconv.algebra.taps import by_residue, lhs_dilated_taps, lost_taps, real_taps
 from symconv.algebra.tidy import tidy
 from symconv.checks.dims import dim_to_sympy
+from symconv.checks.trace.cumulative import REDUCER as CUMULATIVE
+from symconv.checks.trace.cumulative import cumulative
+from symconv.checks.trace.errors import Unpriced as Unpriced
+from symconv.checks.trace.expanded import EXPANDED, per_element
+from symconv.checks.trace.indexing import SCATTER, gather, scatter, sort
+from symconv.checks.trace.rng import RNG, RNG_FREE, rng
 
-TRANSCENDENTAL = {"exp", "log", "tanh", "sqrt", "rsqrt", "erf", "erf_inv", "log1p", "expm1",
-                  "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh",
-                  "acosh", "atanh", "cbrt", "lgamma", "digamma"}
+TRANSCENDENTAL = {"exp", "log", "tanh", "sqrt", "rsqrt", "erf", "log1p", "expm1", "sin", "cos",
+                  "tan", "atan", "atan2", "cbrt", "pow"}
 ELEMENTWISE = {"add", "sub", "mul", "div", "max", "min", "neg", "abs", "sign", "floor", "ceil",
                "round", "convert_element_type", "gt", "ge", "lt", "le", "eq", "ne", "select_n",
-               "and", "or", "not", "xor", "square", "nextafter", "is_finite", "add_any"}
+               "and", "or", "not", "xor", "square", "is_finite", "add_any", "clamp", "rem",
+               "shift_left", "shift_right_logical", "shift_right_arithmetic", "population_count",
+               "clz", "bitcast_convert_type", "reduce_precision", "real", "imag"}
 FREE = {"reshape", "broadcast_in_dim", "transpose", "squeeze", "expand_dims", "concatenate",
         "slice", "dynamic_slice", "dynamic_update_slice", "pad", "rev", "copy", "copy_p", "iota",
-        "stop_gradient", "dim_as_value", "gather", "split", "sharding_constraint",
-        "optimization_barrier"}
+        "stop_gradient", "dim_as_value", "split", "sharding_constraint", "optimization_barrier",
+        "tile", "top_k"} | RNG_FREE
 REDUCE = {"reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or",
-          "argmax", "argmin"}
+          "reduce_xor", "argmax", "argmin"}
 REDUCE_WINDOW = {"reduce_window_sum", "reduce_window_max", "reduce_window_min"}
 CALLS = ("jaxpr", "call_jaxpr", "fun_jaxpr")
 
 Cost = tuple[Any, Any, Any, Any]  #: (flops, transcendentals, macs_exact, macs_dense)
-
-
-class Unpriced(Exception):
-    """A known primitive in a configuration without a rule; the message names it."""
 
 
 class Shapes:
@@ -87,24 +110,45 @@ def integer_pow_muls(y: int) -> int:
     return max(0, y.bit_length() - 1 + y.bit_count() - 1)
 
 
-def price(eqn, shapes: Shapes) -> Cost | None:
-    """``(flops, transcendentals, macs_exact, macs_dense)`` of one equation, or None."""
+def price(eqn, shapes: Shapes) -> tuple | None:
+    """``(flops, transcendentals, macs_exact, macs_dense[, algorithmic flops])`` of one
+    equation, or None."""
     name = eqn.primitive.name
     n = shapes.size(eqn.outvars[0].aval)
+    if name == "convert_element_type" and eqn.invars[0].aval.dtype == eqn.outvars[0].aval.dtype:
+        return 0, 0, 0, 0  # a change of weak type only: no HLO op
     if name in ELEMENTWISE:
         return n, 0, 0, 0
+    if (name in TRANSCENDENTAL or name in EXPANDED) and np.issubdtype(
+            eqn.outvars[0].aval.dtype, np.complexfloating):
+        raise Unpriced(f"{name} (complex)")  # measured: complex exp is 15 FLOPs + 4 trans.
     if name in TRANSCENDENTAL:
         return 0, n, 0, 0
-    if name == "exp2":
-        return n, n, 0, 0
-    if name == "logistic":
-        return 3 * n, n, 0, 0
+    if name in EXPANDED:
+        cost = per_element(name, eqn.outvars[0].aval.dtype)
+        if cost is None:
+            raise Unpriced(f"{name} ({eqn.outvars[0].aval.dtype})")
+        return out(cost[0] * n), out(cost[1] * n), 0, 0
     if name == "integer_pow":
         return integer_pow_muls(eqn.params["y"]) * n, 0, 0, 0
-    if name == "clamp":
-        return 2 * n, 0, 0, 0
-    if name in REDUCE - {"argmax", "argmin"}:
-        return shapes.size(eqn.invars[0].aval) - n, 0, 0, 0
+    if name in REDUCE:
+        per = 1
+        if name in ("argmax", "argmin"):
+            per = 9 if np.issubdtype(eqn.invars[0].aval.dtype, np.inexact) else 7
+        return out(per * (shapes.size(eqn.invars[0].aval) - n)), 0, 0, 0
+    if name in CUMULATIVE:
+        return cumulative(eqn, shapes)
+    if name == "gather":
+        return gather(eqn, shapes)
+    if name in SCATTER:
+        return scatter(eqn, shapes)
+    if name == "sort":
+        return sort(eqn, shapes)
+    if name == "select_and_scatter_add":  # a select per window element of each source
+        window = int(np.prod(eqn.params["window_dimensions"]))
+        return out(window * shapes.size(eqn.invars[0].aval)), 0, 0, 0
+    if name in RNG:
+        return rng(eqn, shapes)
     if name in REDUCE_WINDOW:
         pads = [tuple(shapes.dim(v) for v in pair) for pair in eqn.params["padding"]]
         return reduce_window_flops(shapes.shape(eqn.outvars[0].aval),
@@ -131,8 +175,6 @@ def conv(eqn, shapes: Shapes) -> Cost:
     dn = p["dimension_numbers"]
     lhs, rhs = shapes.shape(eqn.invars[0].aval), shapes.shape(eqn.invars[1].aval)
     res = shapes.shape(eqn.outvars[0].aval)
-    if p["batch_group_count"] != 1:
-        raise Unpriced("conv_general_dilated (batch_group_count > 1)")
     g = p["feature_group_count"]
     batch, cin, cout = lhs[dn.lhs_spec[0]], lhs[dn.lhs_spec[1]], rhs[dn.rhs_spec[0]]
     taps_exact, taps_dense = 1, 1
@@ -142,26 +184,41 @@ def conv(eqn, shapes: Shapes) -> Cost:
         k = rhs[dn.rhs_spec[2 + i]]
         s, l, d = p["window_strides"][i], p["lhs_dilation"][i], p["rhs_dilation"][i]
         lo, hi = (shapes.dim(v) for v in p["padding"][i])
-        taps_exact *= axis_taps(nin, nout, k, s, l, d, lo, hi, shapes.conds)
+        taps_exact *= axis_taps(nin, nout, k, s, l, d, lo, hi)
         taps_dense *= nout * k
+    bg = p["batch_group_count"]  # > 1 in a depthwise weight gradient: XLA counts batch / bg
+    batch = batch // bg if is_concrete(batch) else batch / bg
     per = out(batch * (cin // g if is_concrete(cin, g) else cin / g) * cout)
     exact = out(sp.expand(per * taps_exact))
     return 2 * exact, 0, exact, out(per * taps_dense)
 
 
-def axis_taps(n, o, k, s, l, d, lo, hi, conds: Conditions):
-    """Taps on real input along one axis of input size ``n`` and output size ``o``."""
+def axis_taps(n, o, k, s, l, d, lo, hi):
+    """Taps on real input along one axis of input size ``n`` and output size ``o``, exact for
+    every size (no condition: :func:`symconv.algebra.taps.real_taps`)."""
     if l != 1:
         if s != 1:
             raise Unpriced("conv_general_dilated (input dilation with stride > 1)")
-        return lhs_dilated_taps(n, k, l, d, lo, hi, conds)
-    if is_concrete(lo, hi):
-        return conv_axis("conv", "axis", n, k, s, d, (lo, hi), conds).taps
-    if is_concrete(k, s, d) and is_same_padding(lo, hi, n, k, s, d):
-        return conv_axis("conv", "axis", n, k, s, d, "SAME", conds).taps
+        return lhs_dilated_taps(n, k, l, d, lo, hi)
+    if not is_concrete(s, d):
+        raise Unpriced("conv_general_dilated (symbolic stride or dilation)")
+    if not is_concrete(lo, hi) and is_concrete(k) and is_same_padding(lo, hi, n, k, s, d):
+        return same_taps(n, o, k, s, d)
+    return real_taps(n, o, k, s, d, lo, hi)
+
+
+def same_taps(n, o, k: int, s: int, d: int):
+    r"""Real taps of 'SAME' padding on a symbolic length: with $q = n \bmod S$ the total padding
+    is $\max(0, D(K-1)+1 - S)$ for $q = 0$, else $\max(0, D(K-1)+1 - q)$, so the lost taps are
+    a function of $q$ (exact for every $n \ge 1$)."""
     ext = d * (k - 1) + 1
-    r = sp.Mod(n + lo + hi - ext, s)
-    return out(o * k - missed_taps(lo, k, s, d, o) - missed_taps(hi - r, k, s, d, o))
+    lost = []
+    for q in range(s):
+        total = max(0, ext - (s if q == 0 else q))
+        lo, hi = total // 2, total - total // 2
+        r = (q + total - ext) % s
+        lost.append(out(lost_taps(lo, k, s, d, o) + lost_taps(hi - r, k, s, d, o)))
+    return out(sp.expand(o * k - by_residue(lost, sp.Mod(n, s))))
 
 
 def is_same_padding(lo, hi, n, k, s, d) -> bool:

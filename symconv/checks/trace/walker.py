@@ -1,9 +1,18 @@
-r"""The jaxpr walk: every equation priced by :mod:`.rules` and attributed to its module path.
+r"""The jaxpr walk: every live equation priced by :mod:`.rules` and attributed to its module path.
 
-It descends into ``jit``, ``custom_jvp_call``, ``custom_vjp_call`` and ``remat``; work on
-constants only (literals, ``dim_as_value``) is free, as XLA folds it at concrete shapes; a
-``cond`` costs its most expensive branch (XLA's rule). Loops (``scan``, ``while``) are priced by
-:mod:`.loops` at their true trip count, XLA's own once-per-body figure kept beside it.
+It descends into ``jit``, ``custom_jvp_call``, ``custom_vjp_call`` and ``remat``. What XLA does
+not count, the walk does not count:
+
+- dead code (:mod:`.liveness`): equations whose results are never used;
+- work on constants only, where XLA folds it (elementwise and shape ops, not reductions, dots
+  or random numbers), and the identities $x \cdot 1$, $x + 0$, $x - 0$ with a splat constant
+  (:mod:`.folding`); constants are literals, closed-over arrays and ``dim_as_value``, never
+  arguments (so parameters handed in as arguments, the NNX path, are counted), and they do not
+  cross into a ``jit`` body (lowered as a function of its own);
+- a ``cond`` costs its most expensive branch (XLA's rule).
+
+Loops (``scan``, ``while``) are priced by :mod:`.loops` at their true trip count, XLA's own
+once-per-body figure kept beside it.
 """
 
 from __future__ import annotations
@@ -16,8 +25,14 @@ from jax.extend import core as jax_core
 
 from symconv.algebra.arith import out
 from symconv.checks.trace import loops
+from symconv.checks.trace.folding import PARTIAL, Constants, folds, is_identity
+from symconv.checks.trace.liveness import LOOPS, inner_jaxpr, live_vars
 from symconv.checks.trace.result import QUANTITIES, OpCost
-from symconv.checks.trace.rules import CALLS, FREE, Shapes, price
+from symconv.checks.trace.rules import FREE, Shapes, Unpriced, price
+
+#: call primitives lowered inline, so constants flow into their bodies (``jit`` is not)
+INLINED = {"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr", "remat", "remat2",
+           "checkpoint"}
 
 
 class Walker:
@@ -30,24 +45,40 @@ class Walker:
         self.loops: list = []  # LoopCost of each loop walked (.loops)
         self.whiles = [0]  # data-dependent while loops so far, shared with sub-walkers
 
-    def walk(self, jaxpr, prefix: str, const_in: Sequence[bool]) -> list[bool]:
-        """Price every equation of ``jaxpr``; returns which outputs depend on constants only."""
+    def walk(self, jaxpr, prefix: str, const_in: Sequence[bool],
+             live_out: Sequence[bool] | None = None, consts: Sequence | None = None,
+             values_in: Sequence | None = None) -> list[bool]:
+        """Price every live equation of ``jaxpr``; returns which outputs are constants.
+
+        ``const_in`` says which inputs are constants (``values_in`` their values where known),
+        ``consts`` are the values of the jaxpr's ``constvars`` and ``live_out`` which outputs
+        are used (all when None).
+        """
+        known = Constants()
         const = {}
-        for v, c in zip(jaxpr.invars, const_in):
+        for i, (v, c) in enumerate(zip(jaxpr.invars, const_in)):
             const[v] = c
-        for v in jaxpr.constvars:
+            if c and values_in is not None and values_in[i] is not None:
+                known.set(v, values_in[i])
+        for i, v in enumerate(jaxpr.constvars):
             const[v] = True
+            if consts is not None and i < len(consts):
+                known.set(v, consts[i])
 
         def is_const(atom):
             return isinstance(atom, jax_core.Literal) or const.get(atom, False)
 
-        for eqn in jaxpr.eqns:
+        flags, used = live_vars(jaxpr, live_out)
+        for eqn, is_live in zip(jaxpr.eqns, flags):
+            if not is_live:
+                continue
             stack = str(eqn.source_info.name_stack)
             path = stack.split("/")[-1] if stack else prefix
             name = eqn.primitive.name
             ins_const = [is_const(v) for v in eqn.invars]
             if name == "cond":
-                self.cond(eqn, path, [is_const(v) for v in eqn.invars[1:]])
+                self.cond(eqn, path, [is_const(v) for v in eqn.invars[1:]],
+                          [v in used for v in eqn.outvars])
                 for v in eqn.outvars:
                     const[v] = False
                 continue
@@ -56,31 +87,57 @@ class Walker:
                 for v in eqn.outvars:
                     const[v] = False
                 continue
-            inner = next((eqn.params[k] for k in CALLS if k in eqn.params), None)
-            if inner is not None:
-                inner_jaxpr = inner.jaxpr if hasattr(inner, "jaxpr") else inner
-                outs = self.walk(inner_jaxpr, path, ins_const)
-                for v, c in zip(eqn.outvars, outs):
-                    const[v] = c
+            inner = inner_jaxpr(eqn)
+            if inner is not None and name not in LOOPS:
+                self.call(eqn, inner, path, ins_const, known, const,
+                          [v in used for v in eqn.outvars])
                 continue
             all_const = name == "dim_as_value" or (bool(eqn.invars) and all(ins_const))
+            folded = all_const and folds(eqn, known, self.shapes.size)
             for v in eqn.outvars:
-                const[v] = all_const
-            if all_const or name in FREE:
+                const[v] = folded
+            if folded:
+                known.fold(eqn)
                 continue
-            cost = price(eqn, self.shapes)
+            if name in FREE or is_identity(eqn, known):
+                continue
+            if all_const and name in PARTIAL:
+                n = self.shapes.size(eqn.outvars[0].aval)
+                self.add(path, name, eqn.outvars[0].aval,
+                         (PARTIAL[name][0] * n, PARTIAL[name][1] * n, 0, 0))
+                continue
+            try:
+                cost = price(eqn, self.shapes)
+            except Unpriced as e:  # a known primitive in a configuration without a rule
+                self.unknown[str(e)] += 1
+                continue
             if cost is None:
                 self.unknown[name] += 1
             else:
                 self.add(path, name, eqn.outvars[0].aval, cost)
         return [is_const(v) for v in jaxpr.outvars]
 
-    def cond(self, eqn, path: str, const_in: list[bool]) -> None:
+    def call(self, eqn, inner, path: str, ins_const: list[bool], known: Constants,
+             const: dict, outer_live: list[bool]) -> None:
+        """Walk a call's body: constants flow in only where the call is lowered inline."""
+        closed = next((eqn.params[k] for k in ("jaxpr", "call_jaxpr", "fun_jaxpr")
+                       if k in eqn.params), None)
+        consts = getattr(closed, "consts", None)
+        if eqn.primitive.name in INLINED:
+            values = [known.array(v) for v in eqn.invars]
+            outs = self.walk(inner, path, ins_const, outer_live, consts, values)
+        else:
+            self.walk(inner, path, [False] * len(eqn.invars), outer_live, consts)
+            outs = [False] * len(eqn.outvars)
+        for v, c in zip(eqn.outvars, outs):
+            const[v] = c
+
+    def cond(self, eqn, path: str, const_in: list[bool], outer_live: list[bool]) -> None:
         """XLA prices a conditional as its most expensive branch (each quantity apart)."""
         costs = []
         for branch in eqn.params["branches"]:
             sub = Walker(self.shapes.fork())
-            sub.walk(branch.jaxpr, path, const_in)
+            sub.walk(branch.jaxpr, path, const_in, outer_live, branch.consts)
             self.unknown.update(sub.unknown)
             costs.append([out(sp.Add(*[getattr(o, a) for o in sub.ops])) for a in QUANTITIES])
         best = [out(sp.Max(*col)) if len(col) > 1 else col[0] for col in zip(*costs)]
