@@ -1,0 +1,263 @@
+r"""An exact reference for XLA's counts: XLA's own per-equation figures, summed in Python integers.
+
+XLA's ``HloCostAnalysis`` keeps its totals as 32-bit floats, so above $2^{24}$ a whole-function
+``cost_analysis()`` is only "right within rounding". :func:`reference` removes the rounding and
+keeps XLA as the judge of every term:
+
+1. trace the function at concrete shapes (``jax.make_jaxpr``) and drop dead equations with
+   JAX's own pass (``dce_jaxpr``), as ``jax.jit`` does before lowering;
+2. descend into ``jit``/``pjit``, ``closed_call``, ``custom_jvp_call``, ``custom_vjp_call`` and
+   ``remat`` (XLA inlines them); every other equation, loops and conditionals included, is one
+   unit;
+3. lower each *distinct* unit (primitive, parameters, input avals; cached) on its own with
+   ``jax.jit(...).lower(...).cost_analysis()`` (lowered, never compiled) and add its counts as
+   Python integers.
+
+A unit whose own count is below $2^{24}$ is exact as XLA reports it (``"whole"``). One at or
+above is lowered again at three smaller sizes along an axis its count is affine in (the batch:
+sizes 1, 2, 3; or a spatial axis: sizes congruent to the real one modulo 8, so that strided
+windows stay in phase; every input whose extent on that axis equals the unit's is shrunk),
+extrapolated to the real size, and accepted only when the three points are collinear and the
+extrapolation equals XLA's full-size figure within its float32 rounding (``"scaled:axis=a"``).
+Otherwise XLA's float figure is kept and
+the unit is marked ``"float32"`` (not exact); :attr:`Reference.exact` says whether any was.
+
+>>> import jax.numpy as jnp
+>>> ref = reference(lambda x: jnp.tanh(x) * 2.0 + 1.0, (4, 8))
+>>> ref.total("flops"), ref.total("transcendentals"), ref.exact
+(64, 32, True)
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+from jax._src.interpreters import partial_eval as pe  # dce_jaxpr: the pass jit runs; no public API
+from jax.extend import core as jax_core
+
+from symconv.checks.xla import FLOAT32_EXACT, flops_tolerance
+from symconv.checks.xla import _as_function as as_function
+from symconv.checks.xla import _input as input_aval
+
+QUANTITIES = ("flops", "transcendentals")
+#: call primitives XLA inlines: the reference prices their bodies, equation by equation
+INLINED = {"pjit", "jit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call",
+           "custom_vjp_call_jaxpr", "remat", "checkpoint", "custom_lin"}
+_BODY_KEYS = ("jaxpr", "call_jaxpr", "fun_jaxpr")
+_CACHE: dict[Any, tuple[dict[str, int], str]] = {}
+_CACHE_SIZE = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class UnitCost:
+    """One distinct lowered unit: its primitive, how often it occurs, XLA's counts for one
+    occurrence (exact integers unless ``method == "float32"``) and how they were obtained."""
+
+    primitive: str
+    occurrences: int
+    flops: int
+    transcendentals: int
+    method: str  # "whole" | "scaled:axis=<a>" | "float32"
+    order: tuple[int, ...]  # positions of the occurrences in the flattened equation order
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Per-unit XLA counts of one function at concrete shapes, summed exactly."""
+
+    units: tuple[UnitCost, ...]
+    equations: int  # lowered units counted with multiplicity
+
+    def total(self, attr: str = "flops") -> int:
+        r"""$\sum_{unit}$ occurrences $\times$ ``attr``, in Python integers."""
+        return sum(u.occurrences * getattr(u, attr) for u in self.units)
+
+    @property
+    def exact(self) -> bool:
+        """True when no unit fell back to XLA's float32 figure."""
+        return all(u.method != "float32" for u in self.units)
+
+    @property
+    def methods(self) -> dict[str, int]:
+        """How many equations (with multiplicity) each method priced."""
+        counts: dict[str, int] = collections.Counter()
+        for u in self.units:
+            counts[u.method] += u.occurrences
+        return dict(counts)
+
+    def float32_sum(self, attr: str = "flops") -> int:
+        """The per-equation counts accumulated in float32 in equation order: XLA's own rounding
+        of the exact terms, up to the order of its instruction walk."""
+        terms = [0] * self.equations
+        for u in self.units:
+            for i in u.order:
+                terms[i] = getattr(u, attr)
+        acc = np.float32(0)
+        for t in terms:
+            acc = np.float32(acc + np.float32(t))
+        return int(acc)
+
+
+def reference(model: nnx.Module | Callable, input_shape: Sequence[int], dtype=jnp.float32
+              ) -> Reference:
+    """The exact per-equation reference of ``model`` (an NNX module or a function of one array)
+    on a concrete ``input_shape``."""
+    f, state = as_function(model)
+    closed = jax.make_jaxpr(f)(state, input_aval(input_shape, dtype))
+    return reference_jaxpr(closed)
+
+
+def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
+    """The exact per-equation reference of a closed jaxpr at concrete shapes."""
+    units: dict[Any, list] = {}
+    position = [0]
+
+    def visit(jaxpr: jax_core.Jaxpr) -> None:
+        for eqn in jaxpr.eqns:
+            body = _inlined_body(eqn)
+            if body is not None:
+                visit(body)
+                continue
+            key = _key(eqn)
+            entry = units.get(key)
+            if entry is None:
+                counts, method = _unit_cost(eqn, key)
+                entry = units[key] = [eqn.primitive.name, counts, method, []]
+            entry[3].append(position[0])
+            position[0] += 1
+
+    # jit drops dead code before lowering, with JAX's own rules (loops lose unused carries,
+    # calls unused outputs): the same pass here, so that XLA never sees what it never counts.
+    live, _ = pe.dce_jaxpr(closed.jaxpr, [True] * len(closed.jaxpr.outvars))
+    visit(live)
+    rows = tuple(UnitCost(name, len(order), counts.get("flops", 0),
+                          counts.get("transcendentals", 0), method, tuple(order))
+                 for name, counts, method, order in units.values())
+    return Reference(rows, position[0])
+
+
+def clear_cache() -> None:
+    """Forget every lowered unit (the cache holds at most ``_CACHE_SIZE``)."""
+    _CACHE.clear()
+
+
+def _inlined_body(eqn) -> jax_core.Jaxpr | None:
+    """The body of a call XLA inlines, or None for an equation lowered as one unit."""
+    if eqn.primitive.name not in INLINED:
+        return None
+    for k in _BODY_KEYS:
+        if k in eqn.params:
+            inner = eqn.params[k]
+            return inner.jaxpr if hasattr(inner, "jaxpr") else inner
+    return None
+
+
+def _hashable(value: Any) -> Any:
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def _key(eqn) -> tuple:
+    """What makes two equations cost the same: primitive, parameters, input avals, literals."""
+    ins = tuple(("lit", repr(v.val), str(v.aval)) if isinstance(v, jax_core.Literal)
+                else (tuple(v.aval.shape), str(v.aval.dtype)) for v in eqn.invars)
+    params = tuple(sorted((k, _hashable(v)) for k, v in eqn.params.items()))
+    return eqn.primitive.name, params, ins
+
+
+def _lower(eqn, avals: Sequence[Any] | None = None) -> tuple[dict[str, int], int]:
+    """XLA's counts for ``eqn`` alone and the number of HLO operations it lowered to. With
+    ``avals`` (one per non-literal operand, in order; a repeated variable is then two operands)
+    the primitive is bound afresh at those shapes."""
+    if avals is None:
+        distinct = list(dict.fromkeys(_operands(eqn)))
+        fun = jax_core.jaxpr_as_fun(jax_core.ClosedJaxpr(
+            jax_core.Jaxpr([], distinct, eqn.outvars, [eqn], eqn.effects), []))
+        args = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in distinct]
+    else:
+        def fun(*xs):
+            it = iter(xs)
+            ins = [v.val if isinstance(v, jax_core.Literal) else next(it) for v in eqn.invars]
+            return eqn.primitive.bind(*ins, **eqn.params)
+
+        args = list(avals)
+    lowered = jax.jit(fun).lower(*args)
+    analysis = lowered.cost_analysis() or {}
+    if isinstance(analysis, (list, tuple)):
+        analysis = analysis[0] if analysis else {}
+    ops = sum(1 for line in lowered.as_text().splitlines() if " = " in line)
+    return {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}, ops
+
+
+def _operands(eqn) -> list:
+    """The non-literal inputs of ``eqn``, in order, repeats kept."""
+    return [v for v in eqn.invars if not isinstance(v, jax_core.Literal)]
+
+
+def _unit_cost(eqn, key: tuple) -> tuple[dict[str, int], str]:
+    """Counts of one unit (cached by :func:`_key`) and the method that made them exact."""
+    if key in _CACHE:
+        return _CACHE[key]
+    counts, ops = _lower(eqn)
+    method = "whole"
+    if any(c >= FLOAT32_EXACT for c in counts.values()):
+        counts, method = _scaled(eqn, counts, ops)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (counts, method)
+    return counts, method
+
+
+def _scaled(eqn, full: dict[str, int], ops: int) -> tuple[dict[str, int], str]:
+    """Exact counts of a unit at or above $2^{24}$: lowered at three sizes along an axis
+    (1, 2, 3; else three sizes congruent to the real one modulo 8, for strided windows),
+    extrapolated affinely, and accepted only if collinear and equal to XLA's full figure within
+    its float32 rounding; else XLA's figure, marked ``"float32"``."""
+    variables = _operands(eqn)
+    if not variables:
+        return full, "float32"
+    for axis, n in enumerate(variables[0].aval.shape):
+        for step in (1, 8):
+            first = n % step + step if step > 1 else 1
+            if first + 2 * step >= n:
+                continue
+            for shrunk in (len(variables), 1):  # every input of that extent, or the first only
+                exact = _extrapolate(eqn, variables, shrunk, axis, n, first, step, full, ops)
+                if exact is not None:
+                    return exact, f"scaled:axis={axis}"
+    return full, "float32"
+
+
+def _extrapolate(eqn, variables: list, shrunk: int, axis: int, n: int, first: int, step: int,
+                 full: dict[str, int], ops: int) -> dict[str, int] | None:
+    """Counts at ``n`` from sizes ``first + k * step`` (k = 0, 1, 2) on ``axis`` of those of the
+    first ``shrunk`` inputs whose extent there is ``n``; None unless collinear and consistent
+    with ``full``."""
+    points = []
+    try:
+        for m in (first, first + step, first + 2 * step):
+            avals = [jax.ShapeDtypeStruct(
+                tuple(m if a == axis and d == n and i < shrunk else d
+                      for a, d in enumerate(v.aval.shape)),
+                v.aval.dtype) for i, v in enumerate(variables)]
+            points.append(_lower(eqn, avals)[0])
+    except Exception:  # the primitive rejects the shrunk shapes
+        return None
+    exact = {}
+    for q in QUANTITIES:
+        c1, c2, c3 = (p[q] for p in points)
+        value = c1 + (n - first) // step * (c2 - c1)
+        if c3 - c2 != c2 - c1 or abs(value - full[q]) > flops_tolerance(value, ops):
+            return None
+        exact[q] = value
+    return exact
