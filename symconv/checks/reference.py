@@ -14,13 +14,13 @@ keeps XLA as the judge of every term:
    Python integers.
 
 A unit whose own count is below $2^{24}$ is exact as XLA reports it (``"whole"``). One at or
-above is lowered again at three smaller sizes along an axis its count is affine in (the batch:
-sizes 1, 2, 3; or a spatial axis: sizes congruent to the real one modulo 8, so that strided
-windows stay in phase; every input whose extent on that axis equals the unit's is shrunk),
-extrapolated to the real size, and accepted only when the three points are collinear and the
-extrapolation equals XLA's full-size figure within its float32 rounding (``"scaled:axis=a"``).
-Otherwise XLA's float figure is kept and
-the unit is marked ``"float32"`` (not exact); :attr:`Reference.exact` says whether any was.
+above is lowered again at three smaller sizes along an axis of its first operand (1, 2, 3 or
+2, 3, 4 for a batch or a "SAME" axis; sizes congruent to the real one modulo 2, 4 or 8 for a
+strided window), with the matching axis of the other operands shrunk alike (same axis, none, or
+the contracted one), extrapolated affinely to the real size, and accepted only when the three
+points are collinear and the extrapolation equals XLA's full-size figure within its float32
+rounding (``"scaled:axis=a"``). Otherwise XLA's float figure is kept and the unit is marked
+``"float32"`` (not exact); :attr:`Reference.exact` says whether any was.
 
 >>> import jax.numpy as jnp
 >>> ref = reference(lambda x: jnp.tanh(x) * 2.0 + 1.0, (4, 8))
@@ -219,37 +219,60 @@ def _unit_cost(eqn, key: tuple) -> tuple[dict[str, int], str]:
 
 
 def _scaled(eqn, full: dict[str, int], ops: int) -> tuple[dict[str, int], str]:
-    """Exact counts of a unit at or above $2^{24}$: lowered at three sizes along an axis
-    (1, 2, 3; else three sizes congruent to the real one modulo 8, for strided windows),
-    extrapolated affinely, and accepted only if collinear and equal to XLA's full figure within
-    its float32 rounding; else XLA's figure, marked ``"float32"``."""
-    variables = _operands(eqn)
-    if not variables:
+    """Exact counts of a unit at or above $2^{24}$: lowered at three smaller sizes along an axis
+    of its first operand (:func:`_samples`), the matching axes of the other operands shrunk
+    alike (:data:`_MATCHES`), extrapolated affinely, and accepted only if collinear and equal to
+    XLA's full figure within its float32 rounding; else XLA's figure, marked ``"float32"``."""
+    operands = _operands(eqn)
+    if not operands:
         return full, "float32"
-    for axis, n in enumerate(variables[0].aval.shape):
-        for step in (1, 8):
-            first = n % step + step if step > 1 else 1
-            if first + 2 * step >= n:
-                continue
-            for shrunk in (len(variables), 1):  # every input of that extent, or the first only
-                exact = _extrapolate(eqn, variables, shrunk, axis, n, first, step, full, ops)
+    for axis, n in enumerate(operands[0].aval.shape):
+        for first, step in _samples(n):
+            for match in _MATCHES:
+                shapes = [[tuple(v.aval.shape) for v in operands] for _ in range(3)]
+                for k, m in enumerate((first, first + step, first + 2 * step)):
+                    shapes[k][0] = _resize(shapes[k][0], axis, m)
+                    for i, v in enumerate(operands[1:], 1):
+                        a = match(tuple(v.aval.shape), axis, n)
+                        if a is not None:
+                            shapes[k][i] = _resize(shapes[k][i], a, m)
+                exact = _extrapolate(eqn, operands, shapes, n, first, step, full, ops)
                 if exact is not None:
                     return exact, f"scaled:axis={axis}"
     return full, "float32"
 
 
-def _extrapolate(eqn, variables: list, shrunk: int, axis: int, n: int, first: int, step: int,
+def _samples(n: int) -> list[tuple[int, int]]:
+    """``(first, step)`` of the three sizes tried for an axis of extent ``n``: 1, 2, 3 (a batch);
+    2, 3, 4 (a spatial axis with "SAME" edges); and sizes congruent to ``n`` modulo 2, 4, 8 (a
+    strided window stays in phase). Only sizes below ``n``."""
+    starts = [(1, 1), (2, 1)] + [(n % s + s, s) for s in (2, 4, 8)]
+    return [(f, s) for f, s in starts if f + 2 * s < n]
+
+
+def _resize(shape: tuple, axis: int, m: int) -> tuple:
+    return (*shape[:axis], m, *shape[axis + 1:])
+
+
+#: which axis of another operand shrinks with the first operand's ``axis`` of extent ``n``:
+#: the same axis where its extent is ``n`` (elementwise, batch), none (a weight), or its first
+#: axis of extent ``n`` (a contraction: a convolution's input features, a dot's inner dimension)
+_MATCHES: tuple[Callable[[tuple, int, int], int | None], ...] = (
+    lambda shape, axis, n: axis if axis < len(shape) and shape[axis] == n else None,
+    lambda shape, axis, n: None,
+    lambda shape, axis, n: shape.index(n) if n in shape else None,
+)
+
+
+def _extrapolate(eqn, operands: list, shapes: list[list[tuple]], n: int, first: int, step: int,
                  full: dict[str, int], ops: int) -> dict[str, int] | None:
-    """Counts at ``n`` from sizes ``first + k * step`` (k = 0, 1, 2) on ``axis`` of those of the
-    first ``shrunk`` inputs whose extent there is ``n``; None unless collinear and consistent
-    with ``full``."""
+    """Counts at extent ``n`` from the unit lowered at the three operand ``shapes`` (sizes
+    ``first + k * step``); None unless collinear and consistent with XLA's ``full`` figure."""
     points = []
     try:
-        for m in (first, first + step, first + 2 * step):
-            avals = [jax.ShapeDtypeStruct(
-                tuple(m if a == axis and d == n and i < shrunk else d
-                      for a, d in enumerate(v.aval.shape)),
-                v.aval.dtype) for i, v in enumerate(variables)]
+        for sample in shapes:
+            avals = [jax.ShapeDtypeStruct(shape, v.aval.dtype)
+                     for shape, v in zip(sample, operands)]
             points.append(_lower(eqn, avals)[0])
     except Exception:  # the primitive rejects the shrunk shapes
         return None
