@@ -53,6 +53,10 @@ SMALL = {
     "remat": (jax.checkpoint(lambda x: jnp.tanh(x @ x.T).sum(axis=0)), (6, 4)),
     "custom_vjp": (lambda x: _clip(x).sum(), (3, 5)),
     "softmax": (lambda x: jax.nn.softmax(x, axis=-1), (4, 10)),
+    # work on constants: folded by XLA in the function that makes them, not across a call
+    "constants": (lambda x: x + (jnp.full(x.shape, 6.0) - 1.0) * 2.0
+                  + _inner(jnp.full(x.shape, 1.0)) + jax.nn.relu(jnp.full(x.shape, -1.0)), (3, 4)),
+    "big_constant": (lambda x: x + (jnp.ones((300, 400)) * 2.0).sum(), (3, 4)),
 }
 
 
@@ -70,6 +74,12 @@ def test_repeated_equations_are_lowered_once():
     tanh = [u for u in ref.units if u.primitive == "tanh"]
     assert len(tanh) == 1 and tanh[0].occurrences == 2
     assert sum(u.occurrences for u in ref.units) == ref.equations
+
+
+def test_constants_are_folded_within_a_function_only():
+    ref = reference(SMALL["constants"][0], (3, 4))
+    assert "(constants)" in {u.primitive for u in ref.units}
+    assert ref.total("transcendentals") == 12  # tanh in _inner: its argument is a parameter
 
 
 def test_dead_code_is_not_counted():

@@ -4,14 +4,18 @@ XLA's ``HloCostAnalysis`` keeps its totals as 32-bit floats, so above $2^{24}$ a
 ``cost_analysis()`` is only "right within rounding". :func:`reference` removes the rounding and
 keeps XLA as the judge of every term:
 
-1. trace the function at concrete shapes (``jax.make_jaxpr``) and drop dead equations with
-   JAX's own pass (``dce_jaxpr``), as ``jax.jit`` does before lowering;
-2. descend into ``jit``/``pjit``, ``closed_call``, ``custom_jvp_call``, ``custom_vjp_call`` and
-   ``remat`` (XLA inlines them); every other equation, loops and conditionals included, is one
-   unit;
-3. lower each *distinct* unit (primitive, parameters, input avals; cached) on its own with
-   ``jax.jit(...).lower(...).cost_analysis()`` (lowered, never compiled) and add its counts as
-   Python integers.
+1. trace the function at concrete shapes (``jax.make_jaxpr``); inline the calls that are lowered
+   into their caller (``custom_jvp_call``, ``custom_vjp_call``, ``remat``, ``jit(inline=True)``)
+   and drop dead equations with JAX's own pass (``dce_jaxpr``), as ``jax.jit`` does;
+2. a ``jit`` or ``closed_call`` body is a function of its own in the lowered module: it is
+   priced the same way, on its own (its arguments are not constants there);
+3. in each function, the equations on constants only (literals, captured arrays and what is
+   computed from them) are lowered together as one function of no input, so that XLA folds
+   exactly what it folds in the whole function (small constants: yes; large ones: no);
+4. every other equation, loops and conditionals included, is a unit: each *distinct* unit
+   (primitive, parameters, input avals; cached) is lowered on its own with
+   ``jax.jit(...).lower(...).cost_analysis()`` (lowered, never compiled), and its counts are
+   added as Python integers.
 
 A unit whose own count is below $2^{24}$ is exact as XLA reports it (``"whole"``). One at or
 above is lowered again at three smaller sizes along an axis of its first operand (1, 2, 3 or
@@ -47,9 +51,11 @@ from symconv.checks.xla import _as_function as as_function
 from symconv.checks.xla import _input as input_aval
 
 QUANTITIES = ("flops", "transcendentals")
-#: call primitives XLA inlines: the reference prices their bodies, equation by equation
+#: call primitives whose bodies the reference prices, equation by equation
 INLINED = {"pjit", "jit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call",
            "custom_vjp_call_jaxpr", "remat", "checkpoint", "custom_lin"}
+#: of those, the ones lowered as a function of their own (unless ``inline=True``)
+CALLED = {"pjit", "jit", "closed_call", "core_call"}
 _BODY_KEYS = ("jaxpr", "call_jaxpr", "fun_jaxpr")
 _CACHE: dict[Any, tuple[dict[str, int], str]] = {}
 _CACHE_SIZE = 8192
@@ -119,44 +125,113 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
     units: dict[Any, list] = {}
     position = [0]
 
-    def visit(jaxpr: jax_core.Jaxpr) -> None:
-        for eqn in jaxpr.eqns:
-            body = _inlined_body(eqn)
-            if body is not None:
-                visit(body)
-                continue
-            key = _key(eqn)
-            entry = units.get(key)
-            if entry is None:
-                counts, method = _unit_cost(eqn, key)
-                entry = units[key] = [eqn.primitive.name, counts, method, []]
-            entry[3].append(position[0])
-            position[0] += 1
+    def record(key: Any, name: str, unit: Callable[[], tuple[dict[str, int], str]]) -> None:
+        if key not in units:
+            units[key] = [name, *unit(), []]
+        units[key][3].append(position[0])
+        position[0] += 1
 
-    # jit drops dead code before lowering, with JAX's own rules (loops lose unused carries,
-    # calls unused outputs): the same pass here, so that XLA never sees what it never counts.
-    live, _ = pe.dce_jaxpr(closed.jaxpr, [True] * len(closed.jaxpr.outvars))
-    visit(live)
+    def scope(body: jax_core.ClosedJaxpr) -> None:
+        flat = _inline(body)
+        # jit drops dead code before lowering, with JAX's own rules (loops lose unused carries,
+        # calls unused outputs): the same pass here, so XLA never sees what it never counts.
+        live, _ = pe.dce_jaxpr(flat.jaxpr, [True] * len(flat.jaxpr.outvars))
+        const = set(live.constvars)
+        cone = []  # equations on this function's constants only: XLA folds what it can
+        for eqn in live.eqns:
+            inner = _called(eqn)
+            if inner is not None:
+                scope(inner)
+            elif not eqn.effects and all(isinstance(v, jax_core.Literal) or v in const
+                                         for v in eqn.invars):
+                const.update(eqn.outvars)
+                cone.append(eqn)
+            else:
+                key = _key(eqn)
+                record(key, eqn.primitive.name, lambda e=eqn, k=key: _unit_cost(e, k))
+        if cone:
+            key = ("(constants)", tuple(_key(e) for e in cone))
+            record(key, "(constants)", lambda: _cone_cost(live, flat.consts, cone, key))
+
+    scope(closed)
     rows = tuple(UnitCost(name, len(order), counts.get("flops", 0),
                           counts.get("transcendentals", 0), method, tuple(order))
                  for name, counts, method, order in units.values())
     return Reference(rows, position[0])
 
 
+def _transparent(eqn) -> bool:
+    """Calls lowered into their caller (custom derivatives, remat, ``jit(inline=True)``):
+    constants flow through them, so they are inlined before anything is priced."""
+    return eqn.primitive.name in INLINED and (
+        eqn.primitive.name not in CALLED or bool(eqn.params.get("inline", False)))
+
+
+def _called(eqn) -> jax_core.ClosedJaxpr | None:
+    """The body of a call lowered as a function of its own (``jit``, ``closed_call``): its
+    arguments are not constants there. None for any other equation."""
+    if eqn.primitive.name not in CALLED or _transparent(eqn):
+        return None
+    body = next((eqn.params[k] for k in _BODY_KEYS if k in eqn.params), None)
+    if body is None or isinstance(body, jax_core.ClosedJaxpr):
+        return body
+    return jax_core.ClosedJaxpr(body, [])
+
+
+def _inline(closed: jax_core.ClosedJaxpr) -> jax_core.ClosedJaxpr:
+    """``closed`` retraced with the bodies of its transparent calls bound in their place."""
+
+    def run(jaxpr: jax_core.Jaxpr, consts: Sequence[Any], *args: Any) -> list[Any]:
+        env: dict[Any, Any] = dict(zip(jaxpr.constvars, consts))
+        env.update(zip(jaxpr.invars, args))
+
+        def read(v: Any) -> Any:
+            return v.val if isinstance(v, jax_core.Literal) else env[v]
+
+        for eqn in jaxpr.eqns:
+            ins = [read(v) for v in eqn.invars]
+            body = next((eqn.params[k] for k in _BODY_KEYS if k in eqn.params), None)
+            if _transparent(eqn) and body is not None:
+                inner = body.jaxpr if hasattr(body, "jaxpr") else body
+                outs = run(inner, getattr(body, "consts", ()), *ins)
+            else:
+                outs = eqn.primitive.bind(*ins, **eqn.params)
+                outs = outs if eqn.primitive.multiple_results else [outs]
+            env.update(zip(eqn.outvars, outs))
+        return [read(v) for v in jaxpr.outvars]
+
+    avals = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in closed.jaxpr.invars]
+    return jax.make_jaxpr(lambda *a: run(closed.jaxpr, closed.consts, *a))(*avals)
+
+
+def _cone_cost(live: jax_core.Jaxpr, consts: Sequence[Any], cone: list, key: Any
+               ) -> tuple[dict[str, int], str]:
+    """Counts of a function's equations on constants only (cached by their keys)."""
+    if key not in _CACHE:
+        counts, _ = _lower_cone(live, consts, cone)
+        method = "whole" if all(c < FLOAT32_EXACT for c in counts.values()) else "float32"
+        _CACHE[key] = (counts, method)
+    return _CACHE[key]
+
+
+def _lower_cone(live: jax_core.Jaxpr, consts: Sequence[Any], cone: list
+                ) -> tuple[dict[str, int], int]:
+    """XLA's counts for the equations on constants only, lowered as one function of no input
+    with the same constants: whatever XLA folds there, it folds in the whole function too."""
+    made = {v for eqn in cone for v in eqn.outvars}
+    used = [v for eqn in live.eqns if eqn not in cone for v in eqn.invars
+            if not isinstance(v, jax_core.Literal) and v in made]
+    used += [v for v in live.outvars if not isinstance(v, jax_core.Literal) and v in made]
+    jaxpr = jax_core.Jaxpr(live.constvars, [], list(dict.fromkeys(used)), cone)
+    lowered = jax.jit(jax_core.jaxpr_as_fun(jax_core.ClosedJaxpr(jaxpr, consts))).lower()
+    analysis = lowered.cost_analysis() or {}
+    ops = sum(1 for line in lowered.as_text().splitlines() if " = " in line)
+    return {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}, ops
+
+
 def clear_cache() -> None:
     """Forget every lowered unit (the cache holds at most ``_CACHE_SIZE``)."""
     _CACHE.clear()
-
-
-def _inlined_body(eqn) -> jax_core.Jaxpr | None:
-    """The body of a call XLA inlines, or None for an equation lowered as one unit."""
-    if eqn.primitive.name not in INLINED:
-        return None
-    for k in _BODY_KEYS:
-        if k in eqn.params:
-            inner = eqn.params[k]
-            return inner.jaxpr if hasattr(inner, "jaxpr") else inner
-    return None
 
 
 def _hashable(value: Any) -> Any:
