@@ -131,11 +131,16 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
         units[key][3].append(position[0])
         position[0] += 1
 
+    prepared: dict[Any, tuple[jax_core.Jaxpr, Sequence[Any]]] = {}
+
     def scope(body: jax_core.ClosedJaxpr) -> None:
-        flat = _inline(body)
-        # jit drops dead code before lowering, with JAX's own rules (loops lose unused carries,
-        # calls unused outputs): the same pass here, so XLA never sees what it never counts.
-        live, _ = pe.dce_jaxpr(flat.jaxpr, [True] * len(flat.jaxpr.outvars))
+        if body not in prepared:  # a jit body called many times is prepared once
+            flat = _inline(body)
+            # jit drops dead code before lowering, with JAX's own rules (loops lose unused
+            # carries, calls unused outputs): the same pass here.
+            live, _ = pe.dce_jaxpr(flat.jaxpr, [True] * len(flat.jaxpr.outvars))
+            prepared[body] = (live, flat.consts)
+        live, consts = prepared[body]
         const = set(live.constvars)
         cone = []  # equations on this function's constants only: XLA folds what it can
         for eqn in live.eqns:
@@ -151,7 +156,7 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
                 record(key, eqn.primitive.name, lambda e=eqn, k=key: _unit_cost(e, k))
         if cone:
             key = ("(constants)", tuple(_key(e) for e in cone))
-            record(key, "(constants)", lambda: _cone_cost(live, flat.consts, cone, key))
+            record(key, "(constants)", lambda: _cone_cost(live, consts, cone, key))
 
     scope(closed)
     rows = tuple(UnitCost(name, len(order), counts.get("flops", 0),
