@@ -155,8 +155,9 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
                 key = _key(eqn)
                 record(key, eqn.primitive.name, lambda e=eqn, k=key: _unit_cost(e, k))
         if cone:
-            key = ("(constants)", tuple(_key(e) for e in cone))
-            record(key, "(constants)", lambda: _cone_cost(live, consts, cone, key))
+            jaxpr = _cone(live, cone)
+            key = ("(constants)", str(jaxpr))  # the printed jaxpr: wiring and avals
+            record(key, "(constants)", lambda: _cone_cost(jaxpr, consts, key))
 
     scope(closed)
     rows = tuple(UnitCost(name, len(order), counts.get("flops", 0),
@@ -209,34 +210,28 @@ def _inline(closed: jax_core.ClosedJaxpr) -> jax_core.ClosedJaxpr:
     return jax.make_jaxpr(lambda *a: run(closed.jaxpr, closed.consts, *a))(*avals)
 
 
-def _cone_cost(live: jax_core.Jaxpr, consts: Sequence[Any], cone: list, key: Any
+def _cone(live: jax_core.Jaxpr, cone: list) -> jax_core.Jaxpr:
+    """The equations on constants only as a function of no input whose outputs are the values
+    the rest of the function uses."""
+    made = {v for eqn in cone for v in eqn.outvars}
+    rest = [eqn for eqn in live.eqns if all(eqn is not c for c in cone)]
+    used = [v for eqn in rest for v in eqn.invars
+            if not isinstance(v, jax_core.Literal) and v in made]
+    used += [v for v in live.outvars if not isinstance(v, jax_core.Literal) and v in made]
+    return jax_core.Jaxpr(live.constvars, [], list(dict.fromkeys(used)), cone)
+
+
+def _cone_cost(cone: jax_core.Jaxpr, consts: Sequence[Any], key: Any
                ) -> tuple[dict[str, int], str]:
-    """Counts of a function's equations on constants only (cached by their keys)."""
+    """XLA's counts for the work on constants only, lowered as one function of no input with
+    the same constants: whatever XLA folds there, it folds in the whole function too (cached)."""
     if key not in _CACHE:
-        counts, _ = _lower_cone(live, consts, cone)
+        lowered = jax.jit(jax_core.jaxpr_as_fun(jax_core.ClosedJaxpr(cone, consts))).lower()
+        analysis = lowered.cost_analysis() or {}
+        counts = {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}
         method = "whole" if all(c < FLOAT32_EXACT for c in counts.values()) else "float32"
         _CACHE[key] = (counts, method)
     return _CACHE[key]
-
-
-def _lower_cone(live: jax_core.Jaxpr, consts: Sequence[Any], cone: list
-                ) -> tuple[dict[str, int], int]:
-    """XLA's counts for the equations on constants only, lowered as one function of no input
-    with the same constants: whatever XLA folds there, it folds in the whole function too."""
-    made = {v for eqn in cone for v in eqn.outvars}
-    used = [v for eqn in live.eqns if eqn not in cone for v in eqn.invars
-            if not isinstance(v, jax_core.Literal) and v in made]
-    used += [v for v in live.outvars if not isinstance(v, jax_core.Literal) and v in made]
-    jaxpr = jax_core.Jaxpr(live.constvars, [], list(dict.fromkeys(used)), cone)
-    lowered = jax.jit(jax_core.jaxpr_as_fun(jax_core.ClosedJaxpr(jaxpr, consts))).lower()
-    analysis = lowered.cost_analysis() or {}
-    ops = sum(1 for line in lowered.as_text().splitlines() if " = " in line)
-    return {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}, ops
-
-
-def clear_cache() -> None:
-    """Forget every lowered unit (the cache holds at most ``_CACHE_SIZE``)."""
-    _CACHE.clear()
 
 
 def _hashable(value: Any) -> Any:
