@@ -5,6 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from symconv.checks import xla
 from symconv.checks.reference import reference
@@ -69,6 +71,20 @@ def test_small_functions_equal_xla_exactly(name):
     assert ref.total("transcendentals") == measured["transcendentals"]
 
 
+@settings(max_examples=8)
+@given(st.integers(1, 3), st.integers(3, 20), st.integers(3, 20), st.integers(1, 4),
+       st.sampled_from([1, 2]), st.sampled_from(["SAME", "VALID"]))
+def test_random_conv_blocks_equal_xla_exactly(b, h, w, c, stride, padding):
+    def block(x):
+        k = jnp.ones((3, 3, c, 5))
+        y = jax.lax.conv_general_dilated(x, k, (stride, stride), padding, dimension_numbers=CONV)
+        return jax.nn.softmax(jax.nn.relu(y).mean(axis=(1, 2)) @ jnp.ones((5, 7)))
+
+    ref, measured = reference(block, (b, h, w, c)), xla.cost(block, (b, h, w, c))
+    assert (ref.total("flops"), ref.total("transcendentals")) == \
+        (measured["flops"], measured["transcendentals"])
+
+
 def test_repeated_equations_are_lowered_once():
     ref = reference(_nested, (4, 8))
     tanh = [u for u in ref.units if u.primitive == "tanh"]
@@ -97,6 +113,9 @@ def test_model_above_float32_range_is_exact():
     exact = ref.total("flops")
     assert exact > xla.FLOAT32_EXACT and ref.exact
     assert any(m.startswith("scaled") for m in ref.methods)
+    rows = ref.per_equation()
+    assert len(rows) == ref.equations and sum(r[2] for r in rows) == exact
+    assert {r[4] for r in rows if r[2] >= xla.FLOAT32_EXACT} == {"scaled:axis=1"}
     assert exact == trace(model, "B, H, W, 3").at({"B": 2, "H": 224, "W": 224})
     assert exact != measured["flops"]  # XLA's total is rounded ...
     assert xla.flops_agree(exact, measured["flops"], measured["ops"])  # ... within tolerance

@@ -98,6 +98,13 @@ class Reference:
             counts[u.method] += u.occurrences
         return dict(counts)
 
+    def per_equation(self) -> list[tuple[int, str, int, int, str]]:
+        """``(position, primitive, flops, transcendentals, method)`` of every lowered unit in
+        equation order: which reference priced each equation."""
+        rows = [(i, u.primitive, u.flops, u.transcendentals, u.method)
+                for u in self.units for i in u.order]
+        return sorted(rows)
+
     def float32_sum(self, attr: str = "flops") -> int:
         """The per-equation counts accumulated in float32 in equation order: XLA's own rounding
         of the exact terms, up to the order of its instruction walk."""

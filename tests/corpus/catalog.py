@@ -10,11 +10,13 @@ tracer's closed form evaluated there, the exact per-equation reference
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jax
@@ -120,8 +122,9 @@ def measure(case: Case, result: TraceResult, values: dict[str, int]) -> dict[str
             "xla": whole["flops"], "ops": whole["ops"], "float32_sum": ref.float32_sum()}
 
 
-def _vendored(name: str):
-    return __import__(name)
+def _vendored(name: str) -> ModuleType:
+    """A vendored module by its file name (``vendor/`` is on ``sys.path``)."""
+    return importlib.import_module(name)
 
 
 def _flax_resnet18() -> nnx.Module:
