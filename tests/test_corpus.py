@@ -48,6 +48,7 @@ DISAGREE = {
                     "than its kernel; the closed form holds for h, w >= 3 only: +393,216 at "
                     "(B, h, w) = (1, 1, 1), -589,824 at (2, 2, 3)",
     "bonsai_convnext": "primitive rules: no rule for `erfc` (exact GELU), unpriced (5)",
+    "bonsai_vit": "primitive rules: no rule for `tile` (the class token), unpriced (1)",
     "bonsai_mamba2": "primitive rules: no rule for `cumsum` (the SSD segment sums), "
                      "unpriced (6)",
 }

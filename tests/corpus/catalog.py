@@ -275,6 +275,24 @@ def _bonsai_convnext() -> nnx.Module:
     return Bound(cnx.ConvNeXt(cfg, rngs=nnx.Rngs(0)), rngs=None, train=False)
 
 
+def _bonsai_densenet() -> nnx.Module:
+    dn = _vendored("bonsai_densenet121")
+    return dn.DenseNet(dn.ModelConfig.densenet_121(), rngs=nnx.Rngs(0))
+
+
+def _bonsai_efficientnet() -> nnx.Module:
+    eff = _vendored("bonsai_efficientnet")
+    return eff.EfficientNet(eff.ModelConfig.b0(num_classes=10), rngs=nnx.Rngs(0))
+
+
+def _bonsai_vit() -> nnx.Module:
+    vit = _vendored("bonsai_vit")
+    cfg = vit.ModelConfig(image_size=(32, 32), patch_size=(8, 8), num_channels=3, hidden_dim=64,
+                          attn_dropout_prob=0.0, dropout_prob=0.0, num_heads=4, mlp_dim=128,
+                          eps=1e-12, num_layers=2, num_labels=10)
+    return Bound(vit.ViTClassificationModel(cfg, rngs=nnx.Rngs(0)), rngs=None)
+
+
 def _bonsai_mamba2() -> nnx.Module:
     m2 = _vendored("bonsai_mamba2")
     return m2.Mamba2Forecaster(input_dim=4, d_model=32, n_layers=2, forecast_horizon=6,
@@ -336,6 +354,13 @@ CASES: dict[str, Case] = {c.name: c for c in [
          "B, 32*h, 32*w, 3", _sizes((1, 1, 1), (2, 2, 3), names="B h w")),
     Case("bonsai_convnext", f"{BONSAI} bonsai/models/convnext/modeling.py (NNX)",
          _bonsai_convnext, "B, 32*h, 32*w, 3", _sizes((1, 1, 1), (2, 2, 3), names="B h w")),
+    Case("bonsai_densenet121", f"{BONSAI} bonsai/models/densenet121/modeling.py (NNX)",
+         _bonsai_densenet, "B, 32*h, 32*w, 3", _sizes((1, 1, 1), (2, 7, 7), names="B h w")),
+    Case("bonsai_efficientnet_b0", f"{BONSAI} bonsai/models/efficientnet/modeling.py (NNX)",
+         _bonsai_efficientnet, "B, 32*h, 32*w, 3",
+         _sizes((1, 1, 1), (2, 2, 3), names="B h w")),
+    Case("bonsai_vit", f"{BONSAI} bonsai/models/vit/modeling.py (NNX)", _bonsai_vit,
+         "B, 32, 32, 3", _sizes((1,), (3,))),
     Case("bonsai_mamba2", f"{BONSAI} bonsai/models/mamba2/modeling.py (NNX, state space)",
          _bonsai_mamba2, "B, 8*l, 4", _sizes((1, 2), (2, 3), names="B l")),
 ]}
