@@ -39,8 +39,10 @@ DISAGREE = {
     "big_vision_vit": "primitive rules: no rule for `stack` and `pow` (the sin-cos position "
                       "embedding), unpriced (1 each)",
     "big_vision_bit": "dead code: the 2-D head (logits_2d) is dead once the pooled logits are "
-                      "selected, +20,480 per position; primitive rules: gt/convert/sub -29, add "
-                      "+10: +20,403 at (B, h, w) = (1, 1, 1), +245,793 at (2, 2, 3)",
+                      "selected, +20,480 per position; constants: the tracer treats jnp.var's "
+                      "ddof as a constant inside its jit, XLA folds only within a function "
+                      "(convert/sub/gt, -29 each, one per StdConv); add +10: +20,403 at "
+                      "(B, h, w) = (1, 1, 1), +245,793 at (2, 2, 3)",
     "big_vision_mixer": "primitive rules: `y * 1.0` (stochastic depth off) costs 0 in XLA "
                         "(the lowering folds x*1, x+0, x-0), the tracer counts it: +4,096 at "
                         "B=1, +12,288 at B=3",
