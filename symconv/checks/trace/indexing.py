@@ -67,7 +67,8 @@ def gather(eqn, shapes) -> tuple[Any, int, int, int]:
     n_idx = shapes.size(idx)
     k = shape[-1] if shape else 1
     conv = 0 if np.dtype(idx.dtype) == np.dtype("int32") else n_idx
-    flops = 3 * n_idx + (n_idx - n_idx / k) + shapes.size(eqn.outvars[0].aval) + conv
+    per_vector = n_idx * sp.Rational(1, k) if isinstance(k, int) else n_idx / k  # exact
+    flops = 3 * n_idx + (n_idx - per_vector) + shapes.size(eqn.outvars[0].aval) + conv
     return out(sp.expand(flops)), 0, 0, 0
 
 

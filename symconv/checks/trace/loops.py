@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import jax
 import numpy as np
 import sympy as sp
 from jax.extend import core as jax_core
@@ -171,9 +172,9 @@ def _is_control(eqn) -> bool:
         return False
     avals = [v.aval for v in eqn.outvars]
     return bool(avals) and all(
-        getattr(a, "shape", None) == () and (np.issubdtype(a.dtype, np.integer)
-                                            or np.issubdtype(a.dtype, np.bool_))
-        for a in avals)
+        getattr(a, "shape", None) == () and (jax.dtypes.issubdtype(a.dtype, np.integer)
+                                            or jax.dtypes.issubdtype(a.dtype, np.bool_))
+        for a in avals)  # jax.dtypes: a PRNG key's dtype is neither (and NumPy cannot read it)
 
 
 def _live(eqn, const_in, parent):
