@@ -32,8 +32,9 @@ DISAGREE = {
     "flax_sst2_lstm": "loops: the LSTM `scan`s; the tracer's XLA figure is 2 FLOPs per batch "
                       "row above the reference (16,775 vs 16,773 at B=1, L=6; 63,853 vs "
                       "63,847 at B=3, L=10)",
-    "big_vision_vit": "primitive rules: no rule for the `stack` equation of the sin-cos position "
-                      "embedding, unpriced (1)",
+    "big_vision_vit": "constants: the sin-cos position embedding is computed from constants "
+                      "(iota, stack, pow, sin, cos); the tracer folds 2 FLOPs per position that "
+                      "XLA still counts: -32 at (B, h, w) = (1, 4, 4), -60 at (2, 5, 6)",
 }
 #: model -> why the per-equation reference is not XLA's whole-function figure yet
 REFERENCE_DISAGREES = {

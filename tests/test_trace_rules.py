@@ -127,6 +127,8 @@ UNARY = {
         jax.lax.shift_left(x.astype(jnp.int32), 2)),
     "bitcast_narrow": lambda x: jax.lax.bitcast_convert_type(x, jnp.int16),
     "tile": lambda x: jnp.tile(x, (2, 3)) * 2.0,
+    "stack": lambda x: jnp.stack([x * 2.0, x * 3.0]) + jnp.stack(  # on constants, too
+        jnp.meshgrid(jnp.arange(4), jnp.arange(4))).sum(),
     "argmax": lambda x: jnp.argmax(x, axis=1) + jnp.argmin(x.astype(jnp.int32), axis=1),
 }
 

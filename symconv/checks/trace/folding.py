@@ -120,7 +120,7 @@ def folds(eqn, constants: Constants, size) -> bool:
     name = eqn.primitive.name
     if name not in FOLDED:
         return False
-    if name == "broadcast_in_dim" or name not in SHAPE_OPS | {"concatenate", "pad", "gather",
+    if name == "broadcast_in_dim" or name not in SHAPE_OPS | {"concatenate", "stack", "pad", "gather",
                                                                 "slice", "dynamic_slice", "tile"}:
         # an elementwise op whose operand has size-1 dims gets that broadcast at lowering
         n = size(eqn.outvars[0].aval)

@@ -63,7 +63,7 @@ ELEMENTWISE = {"add", "sub", "mul", "div", "max", "min", "neg", "abs", "sign", "
 FREE = {"reshape", "broadcast_in_dim", "transpose", "squeeze", "expand_dims", "concatenate",
         "slice", "dynamic_slice", "dynamic_update_slice", "pad", "rev", "copy", "copy_p", "iota",
         "stop_gradient", "dim_as_value", "split", "sharding_constraint", "optimization_barrier",
-        "tile", "top_k"} | RNG_FREE
+        "tile", "top_k", "stack"} | RNG_FREE
 REDUCE = {"reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or",
           "reduce_xor", "argmax", "argmin"}
 REDUCE_WINDOW = {"reduce_window_sum", "reduce_window_max", "reduce_window_min"}
