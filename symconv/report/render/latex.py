@@ -92,7 +92,7 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
   \topsep=0pt\partopsep=0pt\parsep=1pt\itemsep=0pt}\item[]\leavevmode\color{srcquote}%
   \llap{\scriptsize\sffamily\textcolor{vopinion}{#1}\hspace{0.4em}}\ignorespaces}{\end{list}}
 % how the toolkit reads them: sans-serif, labelled
-\newcommand{\reading}[1]{\par{\sffamily\small\textit{Reading:} #1\par}}
+\newcommand{\reading}[1]{\par{\sffamily\footnotesize\textit{Reading:} #1\par}}
 \newcommand{\correction}[1]{\par{\textcolor{vrefuted}{\textbf{Correction.}} #1\par}}
 \newcommand{\note}[1]{\par{\footnotesize\textit{Note.} #1\par}}
 \newsavebox{\eqbox}
@@ -159,7 +159,7 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
   {\chainrestargs}}
 % figures at one height: one beside its caption when that leaves the caption room, else as
 % wide as the line; two side by side when they fit, each with its caption
-\newlength{\figheight}\setlength{\figheight}{0.17\textheight}
+\newlength{\figheight}\setlength{\figheight}{0.15\textheight}
 \newsavebox{\figbox}\newsavebox{\figboxb}
 \newlength{\figw}
 \newcommand{\symfig}[2]{\sbox{\figbox}{\includegraphics[height=\figheight]{#1}}%
@@ -412,7 +412,7 @@ def _parts_tex(run: RunResult, cited: dict) -> list[str]:
             pair, figs = figs[:2], figs[2:]
             body = "".join("{" + figure_pdf(f.path) + "}{" + text_latex(f.caption) + "}"
                            for f in pair)
-            out += [r"\begin{figure*}[tp]\centering",
+            out += [r"\begin{figure*}[tp]\centering\small",
                     (r"\symfigpair" if len(pair) == 2 else r"\symfig") + body,
                     r"\end{figure*}"]
         for claim in part.statements:

@@ -97,7 +97,7 @@ def _coverage_tex(run: RunResult) -> list[str]:
            "formula or a checkable fact, and the claims that quote it. A sentence that needs no "
            "claim is listed below the table with the reason it was excluded."]
     if lines:
-        out += [r"{\small\begin{multicols}{2}\raggedright"]
+        out += [r"{\small\setlength{\parskip}{0pt}\begin{multicols}{2}\raggedright"]
         for ln in lines:
             if ln.claims:
                 what = ", ".join(_id(c) for c in ln.claims)
