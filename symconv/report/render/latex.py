@@ -120,6 +120,11 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
   \ifdim\wd\eqbox>\linewidth\typeout{symconv: table scaled to \the\linewidth\space from
   \the\wd\eqbox}\resizebox{\linewidth}{!}{\usebox{\eqbox}}\else\usebox{\eqbox}\fi}
 \newcommand{\steplabel}[1]{\tag*{\small\itshape #1}}
+% the contents in two columns, without the space above each section's line
+\makeatletter
+\newcommand{\compacttoc}{\begingroup\let\addvspace\@gobble\small
+  \begin{multicols}{2}\tableofcontents\end{multicols}\endgroup}
+\makeatother
 % a derivation chain, \chain{caption}{pieces}{aligned rows}: pieces are
 % \chainpiece{lhs}\chaineq\chainpiece{rhs}..., set as one paragraph led by its caption that
 % breaks only after an equals sign (continuation lines indented); a chain with a piece wider
@@ -251,7 +256,8 @@ def _chain_caption(ch: Chain) -> str:
     reference to that claim."""
     caption = tex_escape(ch.caption)
     if ch.formula_in is not None:
-        caption += r" (formula: " + _ids((ch.formula_in,)) + ")"
+        caption += (r" (formula: \hyperref[claim:" + ch.formula_in + "]{"
+                    + claim_id(ch.formula_ref) + "})")
     return caption
 
 
@@ -425,18 +431,16 @@ def _parts_tex(run: RunResult, cited: dict) -> list[str]:
 def _extras_appendix(run: RunResult, cited: dict) -> list[str]:
     out = [r"\section{Derivations of the toolkit's additions}\label{app:extras}",
            "The values the toolkit adds to each part (the source does not state them), each "
-           "with its derivation."]
+           "with its derivation.", r"\begin{claims}"]
     for part in parts(run.proofs):
         if not part.extras:
             continue
         proof = part.proof
         out.append(r"\subsection*{" + tex_escape(f"{proof.question}({proof.part}): ")
                    + text_latex(proof.title) + "}")
-        out.append(r"\begin{claims}")
         for claim in part.extras:
             out += claim_tex(claim, run, part.chains[claim.id], cited)
-        out.append(r"\end{claims}")
-    return out
+    return [*out, r"\end{claims}"]
 
 
 def report_latex(report: RunResult | Sequence[Proof], environment: dict | None = None,
@@ -449,7 +453,7 @@ def report_latex(report: RunResult | Sequence[Proof], environment: dict | None =
     out = [PREAMBLE, r"\title{" + tex_escape(title) + "}", r"\date{}", r"\begin{document}",
            r"\begin{center}{\LARGE " + tex_escape(title) + r"\par}\smallskip "
            + tex_escape(first) + r"\\" + tex_escape(second) + r"\end{center}",
-           r"\begin{multicols}{2}\small\tableofcontents\end{multicols}"]
+           r"\compacttoc"]
     out += _rules_tex()
     out += _summary_tex(proofs)
     out += _corrections_tex(proofs)

@@ -86,7 +86,8 @@ def chains_markdown(chains: Sequence[Chain]) -> list[str]:
         out.append("")
     for ch in chains:
         if ch.shown_in is None:
-            formula = f" (formula: {_ids((ch.formula_in,))})" if ch.formula_in else ""
+            formula = (f" (formula: [`{ch.formula_ref}`](#{_anchor(ch.formula_in)}))"
+                       if ch.formula_in else "")
             out.append(f"- *{text_markdown(ch.caption)}*{formula}: "
                        f"$${ch.lhs} = {' = '.join(ch.written)}$$")
     return [*out, ""] if out and out[-1] else out

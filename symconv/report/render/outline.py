@@ -7,7 +7,7 @@ draw the same outline; only the markup differs.
 
 A derivation's steps ``X: general formula``, ``X: substitution``, ``X: result`` (same left-hand
 side) read as one chain ``lhs = general = substituted = result`` under the caption ``X``; a chain
-already shown for an earlier claim of the same question part is shown once and referred to:
+already shown for an earlier claim is shown once and referred to:
 
 >>> from symconv.report.proof import Derivation, Step
 >>> import sympy as sp
@@ -167,9 +167,9 @@ def short_id(cid: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Chain:
     """``lhs = rhs[0] = rhs[1] = ...`` (LaTeX) under a caption; ``shown_in``: the id of the
-    earlier claim of the same part where the same chain is written out; ``formula_in``: the
-    earlier claim where the same general formula (``rhs[0]``, same caption and left-hand side)
-    is written out, when only the substitution differs (a layer after layer)."""
+    earlier claim where the same chain is written out; ``formula_in``: the earlier claim where
+    the same general formula (``rhs[0]``, same caption and left-hand side) is written out, when
+    only the substitution differs (a layer after layer)."""
 
     caption: str
     lhs: str
@@ -177,6 +177,16 @@ class Chain:
     shown_in: str | None = None
     general: bool = False  # rhs[0] is the general formula
     formula_in: str | None = None  # the earlier claim where rhs[0] is written out
+    claim: str = ""  # the id of the claim the chain belongs to
+
+    @property
+    def formula_ref(self) -> str | None:
+        """:attr:`formula_in` as a reader finds it from here: without the part's prefix in the
+        same part (``size.formula``), in full from another part (``q1b.size.formula``)."""
+        if self.formula_in is None:
+            return None
+        same = self.formula_in.split(".", 1)[0] == self.claim.split(".", 1)[0]
+        return short_id(self.formula_in) if same else self.formula_in
 
     @property
     def written(self) -> tuple[str, ...]:
@@ -219,7 +229,8 @@ def chains(derivation: Derivation) -> list[Chain]:
 
 @dataclass
 class ChainMemo:
-    """Chains already written out in one question part: ``(caption, lhs, rhs) -> claim id``."""
+    """Chains already written out: ``(caption, lhs, rhs) -> claim id``; general formulas:
+    ``(caption, lhs, formula) -> claim id``."""
 
     seen: dict[tuple, str] = field(default_factory=dict)
     formulas: dict[tuple, str] = field(default_factory=dict)
@@ -233,6 +244,7 @@ class ChainMemo:
         for ch in chains(claim.derivation):
             if len(ch.rhs) == 1 and ch.rhs[0] == value:
                 continue
+            ch = replace(ch, claim=claim.id)
             key = (ch.caption, ch.lhs, ch.rhs)
             first = self.seen.setdefault(key, claim.id)
             if first != claim.id:
@@ -259,14 +271,16 @@ class Part:
 
 
 def parts(proofs: Sequence[Proof]) -> list[Part]:
-    out = []
-    for proof in proofs:
-        statements = tuple(c for c in proof.claims if c.about_source)
-        extras = tuple(c for c in proof.claims if not c.about_source)
-        memo = ChainMemo()
-        out.append(Part(proof, statements, extras,
-                        {c.id: memo.chains(c) for c in statements + extras}))
-    return out
+    """The question parts; chains already written out are remembered in reading order over
+    the whole report: every part's statements (the main body), then every part's extras (the
+    appendix), so a claim refers only to one the reader has passed."""
+    memo = ChainMemo()
+    split = [(proof, tuple(c for c in proof.claims if c.about_source),
+              tuple(c for c in proof.claims if not c.about_source)) for proof in proofs]
+    chains_of = {c.id: memo.chains(c) for _, statements, _ in split for c in statements}
+    chains_of |= {c.id: memo.chains(c) for _, _, extras in split for c in extras}
+    return [Part(proof, statements, extras, {c.id: chains_of[c.id] for c in statements + extras})
+            for proof, statements, extras in split]
 
 
 # --- the appendix -------------------------------------------------------------------------------
