@@ -51,7 +51,7 @@ INSTALL_HINT = ("install pdflatex to get report.pdf (Debian/Ubuntu: apt-get inst
                 "--no-install-recommends texlive-latex-base texlive-latex-recommended lmodern)")
 
 PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
-\usepackage[margin=1.8cm,top=1.6cm,bottom=1.9cm]{geometry}
+\usepackage[margin=1.4cm,top=1.3cm,bottom=1.6cm]{geometry}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern}
 \usepackage{textcomp}
@@ -65,7 +65,10 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 \pdfinfoomitdate=1
 \pdftrailerid{}
 \setlength{\parindent}{0pt}
-\setlength{\parskip}{2pt plus 1pt}
+\setlength{\parskip}{1pt plus 1pt}
+% a line that cannot be broken well (a value without break points) is set looser, never
+% wider than the text
+\setlength{\emergencystretch}{3em}
 \setcounter{tocdepth}{1}
 \renewcommand{\topfraction}{0.85}
 \renewcommand{\bottomfraction}{0.7}
@@ -86,12 +89,12 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 \newcommand{\claimid}[1]{\texttt{#1}}
 % the source's words: indented, in the quote colour, with the source line
 \newenvironment{srcquote}[1]{\begin{list}{}{\leftmargin=1.5em\rightmargin=0pt
-  \topsep=0pt\partopsep=0pt\parsep=2pt\itemsep=0pt}\item[]\leavevmode\color{srcquote}%
-  \llap{\scriptsize\sffamily\textcolor{vopinion}{#1}\hspace{0.4em}}}{\end{list}}
+  \topsep=0pt\partopsep=0pt\parsep=1pt\itemsep=0pt}\item[]\leavevmode\color{srcquote}%
+  \llap{\scriptsize\sffamily\textcolor{vopinion}{#1}\hspace{0.4em}}\ignorespaces}{\end{list}}
 % how the toolkit reads them: sans-serif, labelled
-\newcommand{\reading}[1]{\par{\sffamily\small\textit{Reading:} #1\par}}
+\newcommand{\reading}[1]{\par{\sffamily\footnotesize\textit{Reading:} #1\par}}
 \newcommand{\correction}[1]{\par{\textcolor{vrefuted}{\textbf{Correction.}} #1\par}}
-\newcommand{\note}[1]{\par{\small\textit{Note.} #1\par}}
+\newcommand{\note}[1]{\par{\footnotesize\textit{Note.} #1\par}}
 \newsavebox{\eqbox}
 % display math at natural size, or scaled down to the line width if wider
 \newcommand{\fitmath}[1]{\sbox{\eqbox}{$\displaystyle #1$}%
@@ -101,7 +104,7 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
   \ifdim\wd\eqbox>#1\resizebox{#1}{!}{\usebox{\eqbox}}\else\usebox{\eqbox}\fi}
 % a value: inline when short, else centred on its own line
 \newcommand{\val}[1]{\sbox{\eqbox}{$#1$}%
-  \ifdim\wd\eqbox>0.45\linewidth\par{\centering\fitmath{#1}\par}\else$#1$\fi}
+  \ifdim\wd\eqbox>0.8\linewidth\par{\centering\fitmath{#1}\par}\else$#1$\fi}
 % one derivation chain: #1 on one line if it fits, else #2 (aligned rows)
 \newlength{\eqmax}
 \newcommand{\eqrow}[2]{\setlength{\eqmax}{\linewidth}\addtolength{\eqmax}{-2em}%
@@ -117,6 +120,68 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
   \ifdim\wd\eqbox>\linewidth\typeout{symconv: table scaled to \the\linewidth\space from
   \the\wd\eqbox}\resizebox{\linewidth}{!}{\usebox{\eqbox}}\else\usebox{\eqbox}\fi}
 \newcommand{\steplabel}[1]{\tag*{\small\itshape #1}}
+% the contents in two columns, without the space above each section's line
+\makeatletter
+\newcommand{\compacttoc}{\begingroup\let\addvspace\@gobble\small
+  \begin{multicols}{2}\tableofcontents\end{multicols}\endgroup}
+\makeatother
+% a derivation chain, \chain{caption}{pieces}{aligned rows}: pieces are
+% \chainpiece{lhs}\chaineq\chainpiece{rhs}..., set as one paragraph led by its caption that
+% breaks only after an equals sign (continuation lines indented); a chain with a piece wider
+% than the line is displayed as aligned rows (\eqrow), its caption as the tag
+\newlength{\piecemax}
+\newcommand{\measurepiece}[1]{\sbox{\eqbox}{$\displaystyle #1$}%
+  \ifdim\wd\eqbox>\piecemax\global\piecemax=\wd\eqbox\fi}
+\newcommand{\chainbox}[1]{{#1}}
+\newcommand{\chain}[3]{\par\begingroup\global\piecemax=0pt
+  \let\chainpiece\measurepiece\let\chaineq\relax\sbox{\eqbox}{#2}%
+  \setlength{\eqmax}{\linewidth}\addtolength{\eqmax}{-2.5em}%
+  \let\chainpiece\chainbox\def\chaineq{=}%
+  \ifdim\piecemax>\eqmax
+    \def\next{\begin{gather*}\eqrow{#2}{#3}\steplabel{#1}\end{gather*}}%
+  \else\def\next{{\noindent\hangindent=1.5em\hangafter=1
+    \rightskip=0pt plus 0.6\linewidth\relpenalty=0\binoppenalty=10000
+    {\footnotesize\itshape #1:}\nobreak\hskip0.5em plus 0.5em$\displaystyle #2$\par}}\fi
+  \next\endgroup}
+% a claim's statement line; a derivation of one chain ends it when the chain fits beside the
+% statement (on its last line or, flush right, on a line of its own), else it follows the
+% source's words and the reading (\chainrest)
+\newcommand{\claimhead}{\par\vspace{3pt plus 1pt}\noindent}
+% claims in two columns, in the small size; the space is between claims, not within one
+\newenvironment{claims}{\begin{multicols}{2}\small\setlength{\parskip}{0pt plus 1pt}}%
+  {\end{multicols}}
+\newif\ifchaindone
+\newcommand{\keepone}[1]{#1}
+\newcommand{\dropone}[1]{}
+\newcommand{\chainhere}[3]{\setlength{\eqmax}{\linewidth}\addtolength{\eqmax}{-2em}%
+  \sbox{\eqbox}{\let\chainpiece\chainbox\def\chaineq{=}$\displaystyle #2$\quad
+  {\small\itshape #1}}%
+  \ifdim\wd\eqbox>\eqmax\chaindonefalse\par\else\chaindonetrue
+  {\unskip\nobreak\hfil\penalty50\hskip1.5em\hbox{}\nobreak\hfil\usebox{\eqbox}%
+  \parfillskip=0pt\finalhyphendemerits=0\par}\fi
+  \gdef\chainrestargs{\chain{#1}{#2}{#3}}}
+\newcommand{\chainrest}{\ifchaindone\expandafter\dropone\else\expandafter\keepone\fi
+  {\chainrestargs}}
+% figures at one height: one beside its caption when that leaves the caption room, else as
+% wide as the line; two side by side when they fit, each with its caption
+\newlength{\figheight}\setlength{\figheight}{0.15\textheight}
+\newsavebox{\figbox}\newsavebox{\figboxb}
+\newlength{\figw}
+\newcommand{\symfig}[2]{\sbox{\figbox}{\includegraphics[height=\figheight]{#1}}%
+  \ifdim\wd\figbox>0.62\linewidth
+  \includegraphics[width=\linewidth,height=\figheight,keepaspectratio]{#1}\caption{#2}%
+  \else\setlength{\figw}{\linewidth}\addtolength{\figw}{-\wd\figbox}%
+  \addtolength{\figw}{-1.5em}%
+  \begin{minipage}[c]{\wd\figbox}\usebox{\figbox}\end{minipage}\hfill
+  \begin{minipage}[c]{\figw}\caption{#2}\end{minipage}\fi}
+\newcommand{\symfigpair}[4]{\sbox{\figbox}{\includegraphics[height=\figheight]{#1}}%
+  \sbox{\figboxb}{\includegraphics[height=\figheight]{#3}}%
+  \setlength{\figw}{\wd\figbox}\addtolength{\figw}{\wd\figboxb}%
+  \ifdim\figw>0.97\linewidth\symfig{#1}{#2}\par\medskip\symfig{#3}{#4}\else
+  \begin{minipage}[t]{0.485\linewidth}\centering\usebox{\figbox}\caption{#2}\end{minipage}%
+  \hfill
+  \begin{minipage}[t]{0.485\linewidth}\centering\usebox{\figboxb}\caption{#4}\end{minipage}%
+  \fi}
 \AtBeginDocument{\setlength{\abovedisplayskip}{2pt plus 1pt}%
   \setlength{\belowdisplayskip}{2pt plus 1pt}%
   \setlength{\abovedisplayshortskip}{2pt plus 2pt}%
@@ -186,34 +251,66 @@ def values_tex(claim: Claim) -> str:
             + _units(claim.derived, unit) + ".")
 
 
-def chains_tex(chains: Sequence[Chain]) -> list[str]:
-    """The chains written out in one ``gather*``, each tagged with its caption; those already
-    written out for an earlier claim in one line of results."""
-    out = []
+def _chain_caption(ch: Chain) -> str:
+    """A chain's caption; where its general formula is written out for an earlier claim, a
+    reference to that claim."""
+    caption = tex_escape(ch.caption)
+    if ch.formula_in is not None:
+        caption += (r" (formula: \hyperref[claim:" + ch.formula_in + "]{"
+                    + claim_id(ch.formula_ref) + "})")
+    return caption
+
+
+def _chain_args(ch: Chain) -> str:
+    r"""``{caption}{pieces}{aligned rows}``: the arguments of ``\chain`` and ``\chainhere``."""
+    written = ch.written
+    pieces = r"\chaineq".join(r"\chainpiece{" + x + "}" for x in (ch.lhs, *written))
+    rows = ch.lhs + " &= " + r" \\ &= ".join(written)
+    return "{" + _chain_caption(ch) + "}{" + pieces + "}{" + rows + "}"
+
+
+def uses_tex(chains: Sequence[Chain]) -> str:
+    """The chains written out for an earlier claim, in one line of results ('' if none)."""
     used = [ch for ch in chains if ch.shown_in is not None]
-    if used:
-        out.append(r"{\small Uses " + "; ".join(
-            r"\(" + ch.lhs + " = " + ch.rhs[-1] + r"\) (" + claim_link(ch.shown_in) + ")"
-            for ch in used) + r".\par}")
-    rows = []
-    for ch in chains:
-        if ch.shown_in is None:
-            one = ch.lhs + " = " + " = ".join(ch.rhs)
-            multi = ch.lhs + " &= " + r" \\ &= ".join(ch.rhs)
-            rows.append(r"\eqrow{" + one + "}{" + multi + "}"
-                        + r"\steplabel{" + tex_escape(ch.caption) + "}")
-    if rows:
-        out += [r"\begin{gather*}", " \\\\\n".join(rows), r"\end{gather*}"]
+    if not used:
+        return ""
+    return (r"{\small Uses " + "; ".join(
+        r"\val{" + ch.lhs + " = " + ch.rhs[-1] + r"} (" + claim_link(ch.shown_in) + ")"
+        for ch in used) + r".\par}")
+
+
+def chains_tex(chains: Sequence[Chain]) -> list[str]:
+    """The chains written out, each a paragraph ending in its caption (``\\chain``); those
+    already written out for an earlier claim in one line of results."""
+    out = []
+    uses = uses_tex(chains)
+    if uses:
+        out.append(uses)
+    out += [r"\chain" + _chain_args(ch) for ch in chains if ch.shown_in is None]
     return out
 
 
-def _head(claim: Claim, cited: dict, values: bool = True) -> str:
+def inline_chain(claim: Claim, chains: Sequence[Chain]) -> Chain | None:
+    """The one chain of a verified (or derived) claim whose derivation is that one chain: it
+    is set at the end of the claim's statement line (``\\chainhere``) when it fits there."""
+    if claim.verdict not in (Verdict.VERIFIED, Verdict.DERIVED) or len(chains) != 1:
+        return None
+    ch = chains[0]
+    return ch if ch.shown_in is None else None
+
+
+def _head(claim: Claim, cited: dict, values: bool = True, chain: Chain | None = None) -> str:
+    """The statement line: id, verdict, statement, citation, values, and a one-line derivation
+    at its end (:func:`inline_chain`)."""
     cite = cite_tex(claim, cited)
     vals = values_tex(claim) if values else ""
-    return (r"\par\vspace{2pt}\noindent\phantomsection\label{claim:" + claim.id + "}"
+    end = r"\par"
+    if chain is not None:
+        end = r"\chainhere" + _chain_args(chain)
+    return (r"\claimhead\phantomsection\label{claim:" + claim.id + "}"
             + r"\textbf{" + claim_id(claim.id) + r"}\enspace " + VERDICT_TEX[claim.verdict]
             + r"\enspace " + text_latex(sentence(claim.statement)) + (f" {cite}" if cite else "")
-            + (" " + vals if vals else "") + r"\par\nopagebreak")
+            + (" " + vals if vals else "") + end + r"\nopagebreak")
 
 
 def quote_block(claim: Claim, run: RunResult) -> list[str]:
@@ -226,14 +323,15 @@ def quote_block(claim: Claim, run: RunResult) -> list[str]:
 
 
 def claim_tex(claim: Claim, run: RunResult, chains: Sequence[Chain], cited: dict) -> list[str]:
-    """One claim: head (id, verdict, statement, values), the source's words, the reading, the
-    correction, the derivation, the note."""
-    out = [_head(claim, cited), *quote_block(claim, run)]
+    """One claim: head (id, verdict, statement, values; a one-line derivation at its end), the
+    source's words, the reading, the correction, the derivation, the note."""
+    inline = inline_chain(claim, chains)
+    out = [_head(claim, cited, chain=inline), *quote_block(claim, run)]
     if claim.reading:
         out.append(r"\reading{" + text_latex(claim.reading) + "}")
     if claim.correction and claim.verdict is Verdict.REFUTED:
         out.append(r"\correction{" + text_latex(claim.correction) + "}")
-    out += chains_tex(chains)
+    out += chains_tex(chains) if inline is None else [r"\chainrest"]
     if claim.note:
         out.append(r"\note{" + text_latex(claim.note) + "}")
     return out
@@ -268,7 +366,7 @@ def _summary_tex(proofs: Sequence[Proof]) -> list[str]:
            + r" Each part lists its claims (without the part's prefix: \claimid{rf.L3} is "
            r"\claimid{q1b.rf.L3}); the values are in the part's section, the refuted "
            r"statements also under Corrections.",
-           r"{\small\begin{longtable}{@{}l>{\raggedright\arraybackslash}p{0.6\linewidth}"
+           r"{\footnotesize\begin{longtable}{@{}l>{\raggedright\arraybackslash}p{0.6\linewidth}"
            r">{\raggedright\arraybackslash}p{0.28\linewidth}@{}}", r"\toprule",
            r"part & the source's statements & derived by the toolkit \\", r"\midrule",
            r"\endhead", r"\bottomrule", r"\endfoot"]
@@ -277,29 +375,30 @@ def _summary_tex(proofs: Sequence[Proof]) -> list[str]:
         out.append(r"\hyperref[part:" + row.proof.question + row.proof.part + "]{"
                    + tex_escape(f"{row.proof.question}({row.proof.part})") + "} & "
                    + (cells or "---") + " & " + (_ids(row.extras) or "---")
-                   + r" \\ \addlinespace[2pt]")
+                   + r" \\ \addlinespace[1pt]")
     return [*out, r"\end{longtable}}"]
 
 
-def _corrections_tex(proofs: Sequence[Proof], run: RunResult) -> list[str]:
+def _corrections_tex(proofs: Sequence[Proof]) -> list[str]:
     out = [r"\section{Corrections}"]
     refuted = [c for p in proofs for c in p.claims if c.verdict is Verdict.REFUTED]
     if not refuted:
         return [*out, "No stated value was refuted."]
-    out.append("Each statement of the source that the checks refute, in the source's words, "
-               "then what is right and why.")
+    out.append(r"Each statement of the source that the checks refute, with the value it states "
+               r"and the right one; the source's words, the correction and the derivation are "
+               r"in the claim's section (the page number after each).")
+    out.append(r"\begin{claims}")
     for c in refuted:
-        out.append(r"\par\smallskip\noindent\textbf{" + claim_link(c.id) + r"}\enspace "
+        out.append(r"\claimhead\hangindent=1em\textbf{" + claim_link(c.id) + r"}\enspace "
                    + text_latex(sentence(c.statement)) + " " + values_tex(c)
-                   + r"\par\nopagebreak")
-        out += quote_block(c, run)
-        if c.correction:
-            out.append(r"\correction{" + text_latex(c.correction) + "}")
-    return out
+                   + r" (p.\,\pageref{claim:" + c.id + r"})\par")
+    return [*out, r"\end{claims}"]
 
 
 def _parts_tex(run: RunResult, cited: dict) -> list[str]:
-    out: list[str] = []
+    """The question parts in two columns, one flow; tables and figures span the page (at the
+    top of the page after their part begins)."""
+    out: list[str] = [r"\begin{claims}"]
     question = None
     for part in parts(run.proofs):
         proof = part.proof
@@ -310,26 +409,29 @@ def _parts_tex(run: RunResult, cited: dict) -> list[str]:
                    + text_latex(proof.title) + r"}\label{part:" + proof.question + proof.part
                    + "}")
         for table in proof.tables:
-            out += [r"\begin{table}[htbp]\centering\small",
+            out += [r"\begin{table*}[tp]\centering\small",
                     r"\caption{" + text_latex(table.caption) + "}",
                     r"\fittable{" + table_latex(table) + "}{"
-                    + table_latex(table, r"\linewidth") + "}", r"\end{table}"]
-        for fig in proof.figures:
-            out += [r"\begin{figure}[htbp]\centering",
-                    r"\includegraphics[width=0.5\linewidth,height=0.22\textheight,"
-                    r"keepaspectratio]{" + figure_pdf(fig.path) + "}",
-                    r"\caption{" + text_latex(fig.caption) + "}", r"\end{figure}"]
+                    + table_latex(table, r"\linewidth") + "}", r"\end{table*}"]
+        figs = list(proof.figures)
+        while figs:
+            pair, figs = figs[:2], figs[2:]
+            body = "".join("{" + figure_pdf(f.path) + "}{" + text_latex(f.caption) + "}"
+                           for f in pair)
+            out += [r"\begin{figure*}[tp]\centering\small",
+                    (r"\symfigpair" if len(pair) == 2 else r"\symfig") + body,
+                    r"\end{figure*}"]
         for claim in part.statements:
             out += claim_tex(claim, run, part.chains[claim.id], cited)
         if part.extras:
             out.append(extras_line(part.extras))
-    return out
+    return [*out, r"\end{claims}"]
 
 
 def _extras_appendix(run: RunResult, cited: dict) -> list[str]:
     out = [r"\section{Derivations of the toolkit's additions}\label{app:extras}",
            "The values the toolkit adds to each part (the source does not state them), each "
-           "with its derivation."]
+           "with its derivation.", r"\begin{claims}"]
     for part in parts(run.proofs):
         if not part.extras:
             continue
@@ -338,7 +440,7 @@ def _extras_appendix(run: RunResult, cited: dict) -> list[str]:
                    + text_latex(proof.title) + "}")
         for claim in part.extras:
             out += claim_tex(claim, run, part.chains[claim.id], cited)
-    return out
+    return [*out, r"\end{claims}"]
 
 
 def report_latex(report: RunResult | Sequence[Proof], environment: dict | None = None,
@@ -349,12 +451,12 @@ def report_latex(report: RunResult | Sequence[Proof], environment: dict | None =
     cited = citations(run)
     first, second = Tally.of(proofs).lines()
     out = [PREAMBLE, r"\title{" + tex_escape(title) + "}", r"\date{}", r"\begin{document}",
-           r"\maketitle", r"\vspace{-2em}\begin{center}" + tex_escape(first) + r"\\"
-           + tex_escape(second) + r"\end{center}",
-           r"\begin{multicols}{2}\small\tableofcontents\end{multicols}"]
+           r"\begin{center}{\LARGE " + tex_escape(title) + r"\par}\smallskip "
+           + tex_escape(first) + r"\\" + tex_escape(second) + r"\end{center}",
+           r"\compacttoc"]
     out += _rules_tex()
     out += _summary_tex(proofs)
-    out += _corrections_tex(proofs, run)
+    out += _corrections_tex(proofs)
     out += _parts_tex(run, cited)
     out += appendix.references_tex(cited)
     out += [r"\clearpage", r"\appendix", r"\phantomsection\label{appendix}"]

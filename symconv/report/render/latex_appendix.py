@@ -25,6 +25,7 @@ def references_tex(cited: dict[str, Cited]) -> list[str]:
     if not cited:
         return []
     out = [r"\section*{References}", r"\addcontentsline{toc}{section}{References}",
+           r"\begin{multicols}{2}\small\raggedright",
            r"\begin{list}{}{\leftmargin=2.2em\labelwidth=1.8em\labelsep=0.4em\itemsep=2pt"
            r"\parsep=0pt}"]
     for c in cited.values():
@@ -37,8 +38,8 @@ def references_tex(cited: dict[str, Cited]) -> list[str]:
         by = ", ".join(_id(cid) + (f" ({text_escape(where)})" if where else "")
                        for cid, where in c.by)
         out.append(r"\item[[" + str(c.number) + r"]]\phantomsection\label{ref:" + c.key + "}"
-                   + text + r" {\small Cited by " + by + ".}")
-    out.append(r"\end{list}")
+                   + text + r" {\footnotesize Cited by " + by + ".}")
+    out += [r"\end{list}", r"\end{multicols}"]
     return out
 
 
@@ -53,27 +54,35 @@ def _checks_tex(run: RunResult) -> list[str]:
            "makes its claim \\verdict{vinconsistent}{inconsistent}."]
     if not rows:
         return [*out, "No checks were run."]
-    out += [r"{\small\setlength{\tabcolsep}{4pt}",
-            r"\begin{longtable}{@{}l>{\raggedright\arraybackslash}p{0.82\linewidth}l@{}}",
-            r"\toprule", r"side & claim: what was checked, at which points & result \\",
-            r"\midrule", r"\endhead", r"\bottomrule", r"\endfoot"]
-    last, points = None, None
+    out += [r"{\footnotesize\setlength{\tabcolsep}{4pt}",
+            r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{0.17\linewidth}"
+            r">{\raggedright\arraybackslash}p{0.72\linewidth}l@{}}",
+            r"\toprule", r"claim & side: what was checked, at which points & result \\",
+            r"\midrule", r"\endfirsthead",
+            r"\toprule", r"claim & side: what was checked, at which points (continued) & "
+            r"result \\", r"\midrule", r"\endhead", r"\bottomrule", r"\endfoot"]
+    groups: dict[str, list] = {}
     for r in rows:
-        first = r.claim != last
-        if first and last is not None:
-            out.append(r"\addlinespace[4pt]")
-        last = r.claim
-        what = (r"\textbf{" + _id(r.claim) + r"}: " if first else "") + text_latex(r.description)
-        if r.points and r.points == points:
-            what += r"; \textit{at the same points as above}"
-        elif r.points:
-            what += r"; \textit{at} " + text_latex(r.points)
-        points = r.points
-        if r.detail:
-            what += r" \newline \textit{" + text_latex(r.detail) + "}"
-        result = ("" if r.passed is None else r"passed" if r.passed
-                  else r"\verdict{vinconsistent}{FAILED}")
-        out.append(text_escape(r.side) + " & " + what + " & " + result + r" \\")
+        groups.setdefault(r.claim, []).append(r)
+    points = None
+    for cid, group in groups.items():
+        lines = []
+        for r in group:
+            what = r"\textsf{\bfseries " + text_escape(r.side) + "}: " + text_latex(r.description)
+            if r.points and r.points == points:
+                what += r"; \textit{at the same points as above}"
+            elif r.points:
+                what += r"; \textit{at} " + text_latex(r.points)
+            points = r.points
+            if r.detail:
+                what += r"; \textit{" + text_latex(r.detail) + "}"
+            lines.append(what)
+        checks = [r for r in group if r.passed is not None]
+        failed = [r.side for r in checks if not r.passed]
+        result = (r"\verdict{vinconsistent}{FAILED}" + " (" + ", ".join(failed) + ")" if failed
+                  else f"{len(checks)} passed" if checks else "")
+        out.append(_id(cid) + " & " + r" \textbullet{} ".join(lines) + " & " + result
+                   + r" \\ \addlinespace[1.5pt]")
     out += [r"\end{longtable}}"]
     return out
 
@@ -88,7 +97,7 @@ def _coverage_tex(run: RunResult) -> list[str]:
            "formula or a checkable fact, and the claims that quote it. A sentence that needs no "
            "claim is listed below the table with the reason it was excluded."]
     if lines:
-        out += [r"{\small\begin{multicols}{2}\raggedright"]
+        out += [r"{\small\setlength{\parskip}{0pt}\begin{multicols}{2}\raggedright"]
         for ln in lines:
             if ln.claims:
                 what = ", ".join(_id(c) for c in ln.claims)

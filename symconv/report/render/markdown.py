@@ -86,8 +86,10 @@ def chains_markdown(chains: Sequence[Chain]) -> list[str]:
         out.append("")
     for ch in chains:
         if ch.shown_in is None:
-            out.append(f"- *{text_markdown(ch.caption)}*: "
-                       f"$${ch.lhs} = {' = '.join(ch.rhs)}$$")
+            formula = (f" (formula: [`{ch.formula_ref}`](#{_anchor(ch.formula_in)}))"
+                       if ch.formula_in else "")
+            out.append(f"- *{text_markdown(ch.caption)}*{formula}: "
+                       f"$${ch.lhs} = {' = '.join(ch.written)}$$")
     return [*out, ""] if out and out[-1] else out
 
 
@@ -144,20 +146,16 @@ def _summary(proofs: Sequence[Proof]) -> list[str]:
     return out
 
 
-def _corrections(proofs: Sequence[Proof], run: RunResult) -> list[str]:
+def _corrections(proofs: Sequence[Proof]) -> list[str]:
     out = ["", "## Corrections", ""]
     refuted = [c for p in proofs for c in p.claims if c.verdict is Verdict.REFUTED]
     if not refuted:
         return [*out, "No stated value was refuted."]
-    out += ["Each statement of the source that the checks refute, in the source's words, then "
-            "what is right and why.", ""]
-    for c in refuted:
-        out += [f"- {_link(c.id)}: {text_markdown(sentence(c.statement))}", ""]
-        if c.quote:
-            out += ["  " + line for line in quote_markdown(c.quote, run).split("\n")] + [""]
-        if c.correction:
-            out += [f"  **Correction.** {text_markdown(c.correction)}", ""]
-        out += [f"  {values_markdown(c)}", ""]
+    out += ["Each statement of the source that the checks refute, with the value it states and "
+            "the right one; the source's words, the correction and the derivation are in the "
+            "claim's section (the link).", ""]
+    out += [f"- {_link(c.id)}: {text_markdown(sentence(c.statement))} {values_markdown(c)}"
+            for c in refuted]
     return out
 
 
@@ -224,7 +222,7 @@ def report_markdown(report: RunResult | Sequence[Proof], environment: dict | Non
     out += [f"- {MARK[v]}: {VERDICT_RULES[v]}" for v in VERDICT_ORDER]
     out.append("")
     out += _summary(proofs)
-    out += _corrections(proofs, run)
+    out += _corrections(proofs)
     question = None
     for part in parts(proofs):
         proof = part.proof

@@ -7,7 +7,7 @@ draw the same outline; only the markup differs.
 
 A derivation's steps ``X: general formula``, ``X: substitution``, ``X: result`` (same left-hand
 side) read as one chain ``lhs = general = substituted = result`` under the caption ``X``; a chain
-already shown for an earlier claim of the same question part is shown once and referred to:
+already shown for an earlier claim is shown once and referred to:
 
 >>> from symconv.report.proof import Derivation, Step
 >>> import sympy as sp
@@ -24,7 +24,7 @@ already shown for an earlier claim of the same question part is shown once and r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from symconv.report.notation import step_latex, to_latex
 from symconv.report.proof import Claim, Derivation, Proof, Verdict
@@ -167,12 +167,32 @@ def short_id(cid: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Chain:
     """``lhs = rhs[0] = rhs[1] = ...`` (LaTeX) under a caption; ``shown_in``: the id of the
-    earlier claim of the same part where the same chain is written out."""
+    earlier claim where the same chain is written out; ``formula_in``: the earlier claim where
+    the same general formula (``rhs[0]``, same caption and left-hand side) is written out, when
+    only the substitution differs (a layer after layer)."""
 
     caption: str
     lhs: str
     rhs: tuple[str, ...]
     shown_in: str | None = None
+    general: bool = False  # rhs[0] is the general formula
+    formula_in: str | None = None  # the earlier claim where rhs[0] is written out
+    claim: str = ""  # the id of the claim the chain belongs to
+
+    @property
+    def formula_ref(self) -> str | None:
+        """:attr:`formula_in` as a reader finds it from here: without the part's prefix in the
+        same part (``size.formula``), in full from another part (``q1b.size.formula``)."""
+        if self.formula_in is None:
+            return None
+        same = self.formula_in.split(".", 1)[0] == self.claim.split(".", 1)[0]
+        return short_id(self.formula_in) if same else self.formula_in
+
+    @property
+    def written(self) -> tuple[str, ...]:
+        """The right-hand sides to write out: without the general formula when an earlier
+        claim of the part writes it out (:attr:`formula_in`)."""
+        return self.rhs[1:] if self.formula_in is not None else self.rhs
 
 
 def _split(label: str) -> tuple[str, str]:
@@ -180,41 +200,61 @@ def _split(label: str) -> tuple[str, str]:
     return (head, tail) if sep and tail in _CHAIN_SUFFIXES else (label, "")
 
 
+def _head(label: str) -> str:
+    """A step label's caption: what precedes its last ``": "`` (``X: the parts`` -> ``X``)."""
+    head, sep, _ = label.rpartition(": ")
+    return head if sep else label
+
+
 def chains(derivation: Derivation) -> list[Chain]:
-    """The steps as chains (see the module docstring); a repeated right-hand side is dropped."""
+    """The steps as chains (see the module docstring); a repeated right-hand side is dropped.
+    Any consecutive steps of one left-hand side under one caption continue a chain (``X: the
+    parts``, ``X: substitution``, ``X: result`` read as one chain under ``X``); a general formula
+    always starts one."""
     out: list[Chain] = []
-    group: str | None = None
+    previous: str | None = None
     for step in derivation.steps:
         caption, suffix = _split(step.label)
         rhs = step_latex(step).split("&=", 1)[1].strip()
         last = out[-1] if out else None
-        if (suffix and suffix != _CHAIN_SUFFIXES[0] and last is not None and group == caption
-                and last.lhs == step.lhs):
-            if rhs != last.rhs[-1]:
-                out[-1] = Chain(last.caption, last.lhs, (*last.rhs, rhs))
-            continue
-        out.append(Chain(caption, step.lhs, (rhs,)))
-        group = caption if suffix else None
+        if (last is not None and last.lhs == step.lhs and suffix != _CHAIN_SUFFIXES[0]
+                and previous is not None and _head(previous) == _head(step.label)):
+            out[-1] = replace(last, caption=_head(step.label),
+                              rhs=last.rhs if rhs == last.rhs[-1] else (*last.rhs, rhs))
+        else:
+            out.append(Chain(caption, step.lhs, (rhs,), general=suffix == _CHAIN_SUFFIXES[0]))
+        previous = step.label
     return out
 
 
 @dataclass
 class ChainMemo:
-    """Chains already written out in one question part: ``(caption, lhs, rhs) -> claim id``."""
+    """Chains already written out: ``(caption, lhs, rhs) -> claim id``; general formulas:
+    ``(caption, lhs, formula) -> claim id``."""
 
     seen: dict[tuple, str] = field(default_factory=dict)
+    formulas: dict[tuple, str] = field(default_factory=dict)
 
     def chains(self, claim: Claim) -> list[Chain]:
         """The claim's chains; one that only restates the claim's value is left out (the
-        report states the value beside it)."""
+        report states the value beside it); a general formula written out for an earlier claim
+        is referred to, and only its substitution and result are written."""
         out = []
         value = to_latex(claim.derived) if claim.derived is not None else None
         for ch in chains(claim.derivation):
             if len(ch.rhs) == 1 and ch.rhs[0] == value:
                 continue
+            ch = replace(ch, claim=claim.id)
             key = (ch.caption, ch.lhs, ch.rhs)
             first = self.seen.setdefault(key, claim.id)
-            out.append(ch if first == claim.id else Chain(ch.caption, ch.lhs, ch.rhs, first))
+            if first != claim.id:
+                out.append(replace(ch, shown_in=first))
+                continue
+            if ch.general and len(ch.rhs) > 2:
+                formula = self.formulas.setdefault((ch.caption, ch.lhs, ch.rhs[0]), claim.id)
+                if formula != claim.id:
+                    ch = replace(ch, formula_in=formula)
+            out.append(ch)
         return out
 
 
@@ -231,14 +271,16 @@ class Part:
 
 
 def parts(proofs: Sequence[Proof]) -> list[Part]:
-    out = []
-    for proof in proofs:
-        statements = tuple(c for c in proof.claims if c.about_source)
-        extras = tuple(c for c in proof.claims if not c.about_source)
-        memo = ChainMemo()
-        out.append(Part(proof, statements, extras,
-                        {c.id: memo.chains(c) for c in statements + extras}))
-    return out
+    """The question parts; chains already written out are remembered in reading order over
+    the whole report: every part's statements (the main body), then every part's extras (the
+    appendix), so a claim refers only to one the reader has passed."""
+    memo = ChainMemo()
+    split = [(proof, tuple(c for c in proof.claims if c.about_source),
+              tuple(c for c in proof.claims if not c.about_source)) for proof in proofs]
+    chains_of = {c.id: memo.chains(c) for _, statements, _ in split for c in statements}
+    chains_of |= {c.id: memo.chains(c) for _, _, extras in split for c in extras}
+    return [Part(proof, statements, extras, {c.id: chains_of[c.id] for c in statements + extras})
+            for proof, statements, extras in split]
 
 
 # --- the appendix -------------------------------------------------------------------------------

@@ -130,6 +130,19 @@ def _text(text: str, markdown: bool = False) -> str:
     return re.sub(r"\n\s*\n", "\n\n", escaped)
 
 
+#: a code line longer than this may break at its spaces (continued with a hanging indent)
+CODE_WRAP = 40
+
+
+def _code_line(line: str) -> str:
+    """One line of code in typewriter, its spaces kept; a long one may break at a space after
+    its indentation."""
+    body = line.lstrip(" ")
+    indent = "~" * (len(line) - len(body))
+    space = "~\\allowbreak{}" if len(line) > CODE_WRAP else "~"
+    return r"\texttt{" + indent + space.join(text_escape(w) for w in body.split(" ")) + "}"
+
+
 def segments_latex(parts: list[Segment], markdown: bool = False) -> str:
     """Segments in LaTeX; ``markdown``: text segments are the source's Markdown."""
     out = []
@@ -143,9 +156,10 @@ def segments_latex(parts: list[Segment], markdown: bool = False) -> str:
         elif s.kind == "display":
             out.append(r"\par{\centering\fitmath{" + _math(s.text) + r"}\par}")
         else:
-            lines = [r"\texttt{" + text_escape(line).replace(" ", "~") + "}"
-                     for line in s.text.split("\n")]
-            out.append(r"{\small " + r"\\".join(lines) + "}")
+            lines = [_code_line(line) for line in s.text.split("\n")]
+            out.append(r"{\small\raggedright\parskip=0pt "
+                       + "".join(r"\hangindent=2em\hangafter=1 " + line + r"\par "
+                                 for line in lines) + "}")
     return "".join(out).strip()
 
 
