@@ -120,8 +120,8 @@ def folds(eqn, constants: Constants, size) -> bool:
     name = eqn.primitive.name
     if name not in FOLDED:
         return False
-    if name == "broadcast_in_dim" or name not in SHAPE_OPS | {"concatenate", "stack", "pad", "gather",
-                                                                "slice", "dynamic_slice", "tile"}:
+    moves = SHAPE_OPS | {"concatenate", "stack", "pad", "gather", "slice", "dynamic_slice", "tile"}
+    if name == "broadcast_in_dim" or name not in moves:
         # an elementwise op whose operand has size-1 dims gets that broadcast at lowering
         n = size(eqn.outvars[0].aval)
         return all(constants.splat(a) is not None or size(a.aval) - n == 0

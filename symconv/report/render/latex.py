@@ -147,8 +147,9 @@ PREAMBLE = r"""\documentclass[10pt,a4paper]{article}
 % statement (on its last line or, flush right, on a line of its own), else it follows the
 % source's words and the reading (\chainrest)
 \newcommand{\claimhead}{\par\vspace{3pt plus 1pt}\noindent}
-% claims in two columns, in the small size; the space is between claims, not within one
-\newenvironment{claims}{\begin{multicols}{2}\small\setlength{\parskip}{0pt plus 1pt}}%
+% claims in two columns, in the footnote size (8 pt: the main body fits 20 pages); the
+% space is between claims, not within one
+\newenvironment{claims}{\begin{multicols}{2}\footnotesize\setlength{\parskip}{0pt plus 1pt}}%
   {\end{multicols}}
 \newif\ifchaindone
 \newcommand{\keepone}[1]{#1}

@@ -35,10 +35,10 @@ def references_tex(cited: dict[str, Cited]) -> list[str]:
             r"\texttt{" + text_escape(c.key) + "} (not in the bibliography).")
         if ref is not None and ref.url:
             text += r" \url{" + ref.url + "}"
-        by = ", ".join(_id(cid) + (f" ({text_escape(where)})" if where else "")
-                       for cid, where in c.by)
+        # each citing claim shows [n] beside its check; the list of citing claims is in the
+        # Markdown and JSON reports (the PDF's main body keeps to 20 pages)
         out.append(r"\item[[" + str(c.number) + r"]]\phantomsection\label{ref:" + c.key + "}"
-                   + text + r" {\footnotesize Cited by " + by + ".}")
+                   + text)
     out += [r"\end{list}", r"\end{multicols}"]
     return out
 
