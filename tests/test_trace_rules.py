@@ -299,6 +299,20 @@ def test_free_identities_against_xla(name):
     assert sp.expand(sp.sympify(result.total()) - 8 * per * result.symbols["N"]) == 0
 
 
+SPLATS = {  # constants that are splats whatever the sizes: XLA folds them, broadcasts too
+    "dim_minus_full": lambda x: x * (x.shape[1] + jnp.full(x.shape[:1], x.shape[1]))[:, None],
+    "dim_row_grown": lambda x: x * jnp.broadcast_to(
+        (jnp.full(x.shape[:1], x.shape[1]) + 1)[:, None], x.shape),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPLATS))
+def test_splats_of_a_dimension_fold_against_xla(name):
+    """``jnp.full((B,), L)`` (the LSTM's full-length ``lengths``) is a splat at every size,
+    though its value is a dimension: the work on it folds, its broadcasts too."""
+    agree(SPLATS[name], "B, L", [{"B": 1, "L": 6}, {"B": 3, "L": 10}])
+
+
 def batch_norm(x, scale, var, mean, bias):
     inv = scale * jax.lax.rsqrt(var + 1e-5)
     return x * inv + (bias - mean * inv)

@@ -30,6 +30,9 @@ Measured with ``jax.jit(f).lower(...).cost_analysis()`` (CPU backend), the lower
   booleans $x \,|\, 0$, $x \oplus 0$ and $x \,\&\,$ all-ones, where the constant is a
   *splat* (every element equal: a literal, a broadcast literal, ``jnp.ones``, a closed-over
   array of ones or zeros, or a folded constant that evaluates to one): the op costs nothing.
+  A dimension as a value (``dim_as_value``) is a splat too, of a value the tracer knows only at
+  concrete sizes, and so is an elementwise op on splats: ``jnp.full((B,), L) + 1`` broadcast to
+  ``(B, L)`` folds at every size (measured: the LSTM's full-length ``lengths``).
   Not folded: $x / 1$, $0 - x$, $\max(x, x)$, a ``select_n`` with a constant predicate.
 
 So the count depends on the parameters' *values* when they are constants (an initialised
@@ -58,8 +61,21 @@ PARTIAL = {"lgamma": (18, 3), "digamma": (11, 3), "asin": (1, 1), "acos": (0, 1)
            "erf_inv": (31, 2), "nextafter": (17, 0)}
 SHAPE_OPS = {"broadcast_in_dim", "reshape", "squeeze", "expand_dims", "transpose",
              "convert_element_type", "copy", "copy_p"}
+#: elementwise ops of :data:`FOLDED`: on splat operands their result is a splat
+ELEMENTWISE = FOLDED - SHAPE_OPS - {"concatenate", "pad", "rev", "dynamic_slice", "gather",
+                                    "tile", "slice", "dim_as_value", "stop_gradient"}
 IDENTITY = {"mul": (1, "both"), "add": (0, "both"), "add_any": (0, "both"), "sub": (0, "rhs"),
             "or": (0, "both"), "xor": (0, "both"), "and": ("ones", "both")}
+
+
+class _Unknown:
+    """A splat whose value is not known (a dimension as a value at symbolic shapes)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()  #: the value of a splat constant whose value the tracer cannot know
 
 
 class Constants:
@@ -95,11 +111,15 @@ class Constants:
     def fold(self, eqn) -> None:
         """Evaluate a constant equation (all inputs constant) to learn its outputs' values."""
         name = eqn.primitive.name
+        if name == "dim_as_value":  # a scalar: a splat, its value known only at concrete sizes
+            self.splats[eqn.outvars[0]] = UNKNOWN
         if name in SHAPE_OPS and len(eqn.invars) == 1:
             s = self.splat(eqn.invars[0])
             if s is not None:
                 for v in eqn.outvars:
                     self.splats[v] = s
+        elif name in ELEMENTWISE and len(eqn.outvars) == 1:
+            self._fold_splats(eqn)
         values = [self.array(v) for v in eqn.invars]
         if any(v is None for v in values) or not all(
                 isinstance(d, int) for v in eqn.outvars for d in getattr(v.aval, "shape", ())):
@@ -114,6 +134,24 @@ class Constants:
             self.set(v, o)
 
 
+    def _fold_splats(self, eqn) -> None:
+        """An elementwise op on splats gives a splat (its value evaluated on scalars), also
+        where the shape is symbolic and the arrays cannot be evaluated."""
+        splats = [self.splat(v) for v in eqn.invars]
+        if not splats or any(s is None for s in splats):
+            return
+        if any(s is UNKNOWN for s in splats):
+            self.splats[eqn.outvars[0]] = UNKNOWN
+            return
+        try:
+            scalars = [np.asarray(s, dtype=v.aval.dtype) for s, v in zip(splats, eqn.invars)]
+            value = np.asarray(eqn.primitive.bind(*scalars, **eqn.params))
+        except Exception:  # a primitive or dtype that cannot run eagerly here
+            return
+        if value.size == 1:
+            self.splats[eqn.outvars[0]] = value.flat[0].item()
+
+
 def folds(eqn, constants: Constants, size) -> bool:
     """Whether XLA folds ``eqn``, all of whose inputs are constants (``size``: elements of an
     aval, possibly symbolic)."""
@@ -124,7 +162,7 @@ def folds(eqn, constants: Constants, size) -> bool:
     if name == "broadcast_in_dim" or name not in moves:
         # an elementwise op whose operand has size-1 dims gets that broadcast at lowering
         n = size(eqn.outvars[0].aval)
-        return all(constants.splat(a) is not None or size(a.aval) - n == 0
+        return all(constants.splat(a) is not None or size(a.aval) == 1 or size(a.aval) - n == 0
                    for a in eqn.invars)
     return True
 
