@@ -29,9 +29,6 @@ DISAGREE = {
                          "XLA's once-per-body figure is 20 FLOPs above the tracer's (41,197 vs "
                          "reference 41,217 at L=8; 42,325 vs 42,345 at L=12): the constant key's "
                          "seeding and the loop's carried state",
-    "big_vision_vit": "constants: the sin-cos position embedding is computed from constants "
-                      "(iota, stack, pow, sin, cos); the tracer folds 2 FLOPs per position that "
-                      "XLA still counts: -32 at (B, h, w) = (1, 4, 4), -60 at (2, 5, 6)",
 }
 #: model -> why the per-equation reference is not XLA's whole-function figure yet
 REFERENCE_DISAGREES = {

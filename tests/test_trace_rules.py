@@ -138,6 +138,29 @@ def test_elementwise_rules_against_xla(name):
     agree(UNARY[name], "N, 7", ROWS)
 
 
+def _mixed_dot(a, b, out=jnp.float32):
+    return jax.lax.dot_general(a, b, (((a.ndim - 1,), (0,)), ((), ())),
+                               preferred_element_type=out)
+
+
+_GRID = np.arange(21, dtype=np.int32).reshape(7, 3)
+MIXED_DOTS = {  # operands of two dtypes: JAX converts each to the output's dtype first
+    "iota_i32_outer_f32": lambda x: jnp.einsum(  # the sin-cos position embedding's grid
+        "m,d->md", jnp.arange(7), x[:, 0]),
+    "f32_bf16": lambda x: _mixed_dot(x, x[:1].T.astype(jnp.bfloat16)),
+    "f32_bf16_to_bf16": lambda x: _mixed_dot(x, x[:1].T.astype(jnp.bfloat16), jnp.bfloat16),
+    "i8_bf16": lambda x: _mixed_dot(x.astype(jnp.int8), _GRID.astype(jnp.bfloat16)),
+    "f32_closed_i32": lambda x: _mixed_dot(x, _GRID),  # a constant: its convert folds
+    "f32_iota_i32": lambda x: _mixed_dot(x, jax.lax.broadcasted_iota(jnp.int32, (7, 3), 0)),
+    "bf16_bf16_f32": lambda x: _mixed_dot(x.astype(jnp.bfloat16), _GRID.astype(jnp.bfloat16)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_DOTS))
+def test_dot_of_mixed_dtypes_against_xla(name):
+    agree(MIXED_DOTS[name], "N, 7", ROWS)
+
+
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.bfloat16, jnp.float16])
 def test_expansions_by_dtype(dtype):
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:

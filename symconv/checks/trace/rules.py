@@ -10,7 +10,12 @@ repeat the comparison.
   MACs. $T$ keeps every $\min(O, \cdot)$ of the lost taps, so it is exact for every input size,
   including padding that reaches past a small input (a $7 \times 7$ kernel on a $1 \times 1$
   map); no condition on the size is recorded;
-- ``dot_general``: $2 \times$ batch $\times$ contracting $\times$ free dims;
+- ``dot_general``: $2 \times$ batch $\times$ contracting $\times$ free dims; with operands of
+  two different dtypes (an ``int32`` grid times ``float32`` frequencies in a sin-cos position
+  embedding, ``float32`` times ``bfloat16``) JAX's CPU/GPU lowering converts each operand whose
+  dtype is not the output's to it first: one FLOP per element of such an operand, unless it is a
+  constant (the convert folds). Not for a pair of fp8 dtypes, nor with an explicit
+  ``DotAlgorithmPreset`` (measured: ``BF16_BF16_F32`` on ``float32`` operands adds nothing);
 - elementwise arithmetic, comparisons, selects, conversions, ``clamp``, ``rem``, bit shifts,
   ``population_count``, ``clz``, ``bitcast_convert_type``, ``reduce_precision``, ``real``,
   ``imag``: one FLOP per output element; exponentials, logarithms, square roots, ``tanh``,
@@ -35,6 +40,7 @@ the rules do not cover.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -110,9 +116,9 @@ def integer_pow_muls(y: int) -> int:
     return max(0, y.bit_length() - 1 + y.bit_count() - 1)
 
 
-def price(eqn, shapes: Shapes) -> tuple | None:
+def price(eqn, shapes: Shapes, const_in: Sequence[bool] | None = None) -> tuple | None:
     """``(flops, transcendentals, macs_exact, macs_dense[, algorithmic flops])`` of one
-    equation, or None."""
+    equation, or None (``const_in``: which inputs are constants XLA folds; none when None)."""
     name = eqn.primitive.name
     n = shapes.size(eqn.outvars[0].aval)
     if name == "convert_element_type" and eqn.invars[0].aval.dtype == eqn.outvars[0].aval.dtype:
@@ -154,7 +160,8 @@ def price(eqn, shapes: Shapes) -> tuple | None:
         return reduce_window_flops(shapes.shape(eqn.outvars[0].aval),
                                    eqn.params["window_dimensions"], pads), 0, 0, 0
     if name == "dot_general":
-        return dot(eqn, shapes)
+        flops, *rest = dot(eqn, shapes)
+        return out(flops + dot_converts(eqn, shapes, const_in)), *rest
     if name == "conv_general_dilated":
         return conv(eqn, shapes)
     return None
@@ -167,6 +174,25 @@ def dot(eqn, shapes: Shapes) -> Cost:
     contracting = out(sp.Mul(*[lhs[i] for i in lc]))
     macs = out(shapes.size(eqn.outvars[0].aval) * contracting)
     return 2 * macs, 0, macs, macs
+
+
+FP8 = {"float8_e4m3fn", "float8_e5m2", "float8_e5m2fnuz", "float8_e4m3fnuz", "float8_e3m4",
+       "float8_e4m3", "float8_e8m0fnu"}
+
+
+def dot_converts(eqn, shapes: Shapes, const_in: Sequence[bool] | None = None):
+    """Elements converted to the output dtype before a ``dot_general`` of mixed operand dtypes
+    (JAX's CPU/GPU lowering, ``_handle_dot_precision``): each non-constant operand whose dtype
+    is not the output's."""
+    lhs, rhs = (np.dtype(v.aval.dtype) for v in eqn.invars[:2])
+    precision = eqn.params.get("precision")
+    if lhs == rhs or {lhs.name, rhs.name} <= FP8 or (
+            precision is not None and not isinstance(precision, tuple)):  # an algorithm
+        return 0
+    want = np.dtype(eqn.outvars[0].aval.dtype)
+    const_in = const_in or [False] * len(eqn.invars)
+    return out(sp.Add(*[shapes.size(v.aval) for v, c in zip(eqn.invars[:2], const_in)
+                        if np.dtype(v.aval.dtype) != want and not c]))
 
 
 def conv(eqn, shapes: Shapes) -> Cost:

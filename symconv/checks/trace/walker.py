@@ -107,7 +107,7 @@ class Walker:
                          (PARTIAL[name][0] * n, PARTIAL[name][1] * n, 0, 0))
                 continue
             try:
-                cost = price(eqn, self.shapes)
+                cost = price(eqn, self.shapes, ins_const)
             except Unpriced as e:  # a known primitive in a configuration without a rule
                 self.unknown[str(e)] += 1
                 continue
