@@ -112,6 +112,28 @@ def test_data_dependent_while_has_a_named_trip_count():
         result.at({"N": 2})
 
 
+def indexed_while(x):  # the body reads row i + 1: index arithmetic only the payload reads
+    def step(s):
+        return s[0] + 1, s[1] + x[s[0] + 1] * 2.0
+
+    return jax.lax.while_loop(lambda s: (s[0] < x.shape[0] - 1) & (s[1].sum() < 1e3), step,
+                              (0, x[0]))[1]
+
+
+def indexed_scan(x):  # the same in a scan over indices
+    return jax.lax.scan(lambda c, i: (c + x[2 * i] * 2.0, None), x[0],
+                        jnp.arange(x.shape[0] // 2))[0]
+
+
+@pytest.mark.parametrize("f", [indexed_while, indexed_scan])
+def test_control_work_that_only_the_payload_reads_is_counted(f):
+    """The index arithmetic (``i + 1``, the wrap of a negative index) is control work, live
+    because the payload's ``dynamic_slice`` reads it: liveness is the whole body's."""
+    result = trace(f, "N, 4")
+    for v in (2, 3, 6):
+        _both(result, {"N": v}, xla.cost(f, (v, 4)))
+
+
 def test_nested_loops_multiply_and_xla_charges_each_body_once():
     def f(a):
         def outer(c, _):

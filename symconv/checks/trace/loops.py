@@ -20,7 +20,9 @@ The tracer prices the body at its true trip count $T$:
 Each iteration's work is split in two. The *payload* is the body's own computation; the
 *control* is the loop's bookkeeping: integer or boolean scalar arithmetic of the body (counter
 increments, index arithmetic), the condition, and for a scan the counter's increment and
-compare. So a layer stack written with ``nnx.scan`` has the payload of its unrolled twin. The
+compare. The split is made after one walk of the whole body, so liveness and constants are the
+body's: index arithmetic that only the payload reads (``x[i + 1]`` in a ``while``) is live
+control work. So a layer stack written with ``nnx.scan`` has the payload of its unrolled twin. The
 condition runs $T + 1$ times, the body $T$ times: true cost $= T (\text{payload} +
 \text{control}) + \text{condition}$; XLA's figure $=$ payload $+$ control, once. A scan's
 carries that no output needs are dropped first, with JAX's own dead-code rule for ``scan`` (as
@@ -118,18 +120,14 @@ def _body(walker, jaxpr, path, const_in):
     ``xla_body`` is what XLA counts for one pass over the body (inner loops at their own
     XLA figure); payload and control hold inner loops at their true counts.
     """
-    is_control = [_is_control(e) for e in jaxpr.eqns]
-    rows = {}
-    inner: list[LoopCost] = []
-    for flag in (False, True):
-        sub = _sub(walker)
-        part = jaxpr.replace(eqns=[e for e, c in zip(jaxpr.eqns, is_control) if c == flag])
-        sub.walk(part, path, const_in)
-        walker.unknown.update(sub.unknown)
-        walker.shapes.conds.items.extend(c for c in sub.shapes.conds.items
-                                         if c not in walker.shapes.conds.items)
-        rows[flag] = sub.ops
-        inner.extend(sub.loops)
+    sub = _sub(walker)  # one walk: liveness and constants over the whole body
+    sub.walk(jaxpr, path, const_in, classify=_is_control)
+    walker.unknown.update(sub.unknown)
+    walker.shapes.conds.items.extend(c for c in sub.shapes.conds.items
+                                     if c not in walker.shapes.conds.items)
+    rows = {flag: [o for o, c in zip(sub.ops, sub.classes) if c == flag]
+            for flag in (False, True)}
+    inner: list[LoopCost] = list(sub.loops)
     nested = [o for o in rows[False] if o.primitive.endswith(" control")]  # inner loops' own
     rows[False] = [o for o in rows[False] if not o.primitive.endswith(" control")]
     payload, control = _sums(rows[False]), _sums(rows[True] + nested)

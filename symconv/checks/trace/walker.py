@@ -18,7 +18,7 @@ once-per-body figure kept beside it.
 from __future__ import annotations
 
 import collections
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import sympy as sp
 from jax.extend import core as jax_core
@@ -44,15 +44,18 @@ class Walker:
         self.unknown: collections.Counter = collections.Counter()
         self.loops: list = []  # LoopCost of each loop walked (.loops)
         self.whiles = [0]  # data-dependent while loops so far, shared with sub-walkers
+        self.classes: list = []  # with walk(classify=...): the class of each op's equation
 
     def walk(self, jaxpr, prefix: str, const_in: Sequence[bool],
              live_out: Sequence[bool] | None = None, consts: Sequence | None = None,
-             values_in: Sequence | None = None) -> list[bool]:
+             values_in: Sequence | None = None,
+             classify: Callable[[object], bool] | None = None) -> list[bool]:
         """Price every live equation of ``jaxpr``; returns which outputs are constants.
 
         ``const_in`` says which inputs are constants (``values_in`` their values where known),
         ``consts`` are the values of the jaxpr's ``constvars`` and ``live_out`` which outputs
-        are used (all when None).
+        are used (all when None). With ``classify``, the class of the equation that issued each
+        op (nested calls' ops take their call's) is appended to :attr:`classes`.
         """
         known = Constants()
         const = {}
@@ -72,50 +75,58 @@ class Walker:
         for eqn, is_live in zip(jaxpr.eqns, flags):
             if not is_live:
                 continue
-            stack = str(eqn.source_info.name_stack)
-            path = stack.split("/")[-1] if stack else prefix
-            name = eqn.primitive.name
-            ins_const = [is_const(v) for v in eqn.invars]
-            if name == "cond":
-                self.cond(eqn, path, [is_const(v) for v in eqn.invars[1:]],
-                          [v in used for v in eqn.outvars])
-                for v in eqn.outvars:
-                    const[v] = False
-                continue
-            if name in ("scan", "while"):
-                loops.price_loop(self, eqn, path, ins_const, jaxpr)
-                for v in eqn.outvars:
-                    const[v] = False
-                continue
-            inner = inner_jaxpr(eqn)
-            if inner is not None and name not in LOOPS:
-                self.call(eqn, inner, path, ins_const, known, const,
-                          [v in used for v in eqn.outvars])
-                continue
-            all_const = name == "dim_as_value" or (bool(eqn.invars) and all(ins_const))
-            folded = all_const and folds(eqn, known, self.shapes.size)
-            for v in eqn.outvars:
-                const[v] = folded
-            if folded:
-                known.fold(eqn)
-                continue
-            if name in FREE or is_identity(eqn, known):
-                continue
-            if all_const and name in PARTIAL:
-                n = self.shapes.size(eqn.outvars[0].aval)
-                self.add(path, name, eqn.outvars[0].aval,
-                         (PARTIAL[name][0] * n, PARTIAL[name][1] * n, 0, 0))
-                continue
-            try:
-                cost = price(eqn, self.shapes, ins_const)
-            except Unpriced as e:  # a known primitive in a configuration without a rule
-                self.unknown[str(e)] += 1
-                continue
-            if cost is None:
-                self.unknown[name] += 1
-            else:
-                self.add(path, name, eqn.outvars[0].aval, cost)
+            start = len(self.ops)
+            self._eqn(eqn, prefix, known, const, is_const, used, jaxpr)
+            if classify is not None:
+                self.classes.extend([classify(eqn)] * (len(self.ops) - start))
         return [is_const(v) for v in jaxpr.outvars]
+
+    def _eqn(self, eqn, prefix: str, known: Constants, const: dict, is_const, used: set,
+             jaxpr) -> None:
+        """Price one live equation of ``jaxpr`` (``const``: which variables are constants)."""
+        stack = str(eqn.source_info.name_stack)
+        path = stack.split("/")[-1] if stack else prefix
+        name = eqn.primitive.name
+        ins_const = [is_const(v) for v in eqn.invars]
+        if name == "cond":
+            self.cond(eqn, path, [is_const(v) for v in eqn.invars[1:]],
+                      [v in used for v in eqn.outvars])
+            for v in eqn.outvars:
+                const[v] = False
+            return
+        if name in ("scan", "while"):
+            loops.price_loop(self, eqn, path, ins_const, jaxpr)
+            for v in eqn.outvars:
+                const[v] = False
+            return
+        inner = inner_jaxpr(eqn)
+        if inner is not None and name not in LOOPS:
+            self.call(eqn, inner, path, ins_const, known, const,
+                      [v in used for v in eqn.outvars])
+            return
+        all_const = name == "dim_as_value" or (bool(eqn.invars) and all(ins_const))
+        folded = all_const and folds(eqn, known, self.shapes.size)
+        for v in eqn.outvars:
+            const[v] = folded
+        if folded:
+            known.fold(eqn)
+            return
+        if name in FREE or is_identity(eqn, known):
+            return
+        if all_const and name in PARTIAL:
+            n = self.shapes.size(eqn.outvars[0].aval)
+            self.add(path, name, eqn.outvars[0].aval,
+                     (PARTIAL[name][0] * n, PARTIAL[name][1] * n, 0, 0))
+            return
+        try:
+            cost = price(eqn, self.shapes, ins_const)
+        except Unpriced as e:  # a known primitive in a configuration without a rule
+            self.unknown[str(e)] += 1
+            return
+        if cost is None:
+            self.unknown[name] += 1
+        else:
+            self.add(path, name, eqn.outvars[0].aval, cost)
 
     def call(self, eqn, inner, path: str, ins_const: list[bool], known: Constants,
              const: dict, outer_live: list[bool]) -> None:
