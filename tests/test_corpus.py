@@ -21,21 +21,22 @@ from symconv.checks import xla
 
 #: model -> why the tracer does not agree yet (class of issue #16; tracer minus reference)
 DISAGREE = {
-    "flax_vae": "constants: the reparameterisation noise is drawn from a key passed in as an "
-                "argument; with a key-typed argument XLA counts 1 FLOP less than the sum of "
-                "the equations (traced 1,632,376 vs 1,632,375 at B=1; 8,162,032 vs 8,162,031 at "
-                "B=5); the two HLO modules differ by a sharding custom-call",
-    "flax_lm1b_sampler": "loops: the sampling `while` (exit on data) is priced per iteration; "
-                         "XLA's once-per-body figure is 20 FLOPs above the tracer's (41,197 vs "
-                         "reference 41,217 at L=8; 42,325 vs 42,345 at L=12): the constant key's "
-                         "seeding and the loop's carried state",
+    "flax_vae": "XLA artefact, not modelled: the reparameterisation noise is drawn from a key "
+                "passed in as an argument; JAX lowers a key-typed argument through an "
+                "`sdy.sharding_constraint`, which XLA's cost analysis counts as -1 FLOP (one "
+                "per key-typed argument read and per key-typed output, whatever the number of "
+                "keys; see symconv.checks.trace.rng): traced 1,632,376 vs 1,632,375 at B=1; "
+                "8,162,032 vs 8,162,031 at B=5",
 }
 #: model -> why the per-equation reference is not XLA's whole-function figure yet
 REFERENCE_DISAGREES = {
-    "flax_lm1b_sampler": "a constant PRNG key fed to a while loop: its `random_seed` costs "
-                         "XLA 1 FLOP lowered alone (returning the key) and 3 when the while "
-                         "consumes it; the whole function adds 1 more with one output: "
-                         "reference 41,217 vs XLA 41,220 at L=8, 42,345 vs 42,348 at L=12",
+    "flax_lm1b_sampler": "the reference lowers the constant key's `random_seed` (returning a "
+                         "key) and the `while` (the key carried in and out) as units of their "
+                         "own, and XLA counts each key-typed argument or output of a lowered "
+                         "function as -1 FLOP (its sharding constraint; see symconv.checks."
+                         "trace.rng): seed 1 instead of 2, while 41,216 instead of 41,218, so "
+                         "reference 41,217 vs XLA 41,220 at L=8, 42,345 vs 42,348 at L=12; the "
+                         "tracer is checked against XLA's whole figure",
 }
 DEFAULT = ("flax_mnist_cnn", "vit_jax_mixer")  # small, exact: the default tier's check
 
@@ -69,11 +70,15 @@ def check_reference(name: str, indices: range) -> None:
 
 
 def check_traced(name: str, indices: range) -> None:
-    """The tracer prices every equation and its closed form equals the reference."""
+    """The tracer prices every equation and its closed form equals the reference, or XLA's
+    whole-function figure where the reference is known not to be it (exact below $2^{24}$)."""
     for i in indices:
         result, m = _measured(name, i)
         assert result.complete, f"unpriced: {result.unknown}"
-        assert m["traced"] == m["reference"], (CASES[name].sizes[i], m)
+        if name in REFERENCE_DISAGREES and m["xla"] < xla.FLOAT32_EXACT:
+            assert m["traced"] == m["xla"], (CASES[name].sizes[i], m)
+        else:
+            assert m["traced"] == m["reference"], (CASES[name].sizes[i], m)
 
 
 @pytest.mark.parametrize("name", DEFAULT)

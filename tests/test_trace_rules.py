@@ -238,6 +238,24 @@ def test_random_numbers_against_xla():
     agree(noisy, "N, 1, 4", [{"N": n} for n in (1, 3)])
 
 
+SEEDED = {  # a constant seed: the low word's convert folds, the high word's shift does not
+    "key_data": lambda x: x * 2 + jax.random.key_data(jax.random.key(7)).sum().astype(x.dtype),
+    "uniform": lambda x: x * jax.random.uniform(jax.random.key(1), x.shape),
+    "split_in_while": lambda x: jax.lax.while_loop(
+        lambda s: (s[0] < 5) & (s[1].sum() < 100.0),
+        lambda s: (s[0] + 1, s[1] * 2.0, jax.random.split(s[2])[0]),
+        (0, x, jax.random.key(1)))[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEEDED))
+def test_constant_seed_against_xla(name):
+    f = SEEDED[name]
+    result = trace(f, "N, 4")
+    for n in (1, 3):
+        assert result.at({"N": n}, figure="xla") == xla_cost(f, spec((n, 4)))[0], n
+
+
 # --- D: what XLA does not count -------------------------------------------------------------
 
 class TwoHeads(nnx.Module):

@@ -18,7 +18,10 @@ Measured with ``jax.jit(f).lower(...).cost_analysis()`` (CPU backend), the lower
   ``ceil``, ``round``, ``is_finite``, ``xor``, shifts, ``population_count``, ``clz``,
   ``bitcast_convert_type``, ``reduce_precision``, ``log1p``, ``expm1``, ``atan``, ``atan2``,
   ``cbrt``, ``pow``. The expansions of :data:`PARTIAL` fold in part: on constants they cost the
-  residue listed there (float32, per element; other dtypes assumed alike). Parameters passed as
+  residue listed there (float32, per element; other dtypes assumed alike); so does
+  ``random_seed`` of a constant seed (``jax.random.key(1)``): 2 per key, the high word's shift
+  and its convert, where the low word's ``& -1`` and convert fold (3 on a seed that is not
+  constant). Parameters passed as
   arguments (the NNX path: ``nnx.split`` hands the state in as arguments) are not constants, so
   parameter-only work (``scale * rsqrt(var + eps)``, weight standardisation) is counted in full;
   closed over, the same work costs nothing. ``iota`` is not folded. Constness crosses into the
@@ -58,7 +61,7 @@ FOLDED = {"add", "sub", "mul", "div", "max", "min", "neg", "abs", "sign", "gt", 
 #: (flops, transcendentals) per element of an expansion that folds only in part on constants
 PARTIAL = {"lgamma": (18, 3), "digamma": (11, 3), "asin": (1, 1), "acos": (0, 1),
            "sinh": (4, 1), "acosh": (7, 4), "atanh": (2, 2), "asinh": (0, 1),
-           "erf_inv": (31, 2), "nextafter": (17, 0)}
+           "erf_inv": (31, 2), "nextafter": (17, 0), "random_seed": (2, 0)}
 SHAPE_OPS = {"broadcast_in_dim", "reshape", "squeeze", "expand_dims", "transpose",
              "convert_element_type", "copy", "copy_p"}
 #: elementwise ops of :data:`FOLDED`: on splat operands their result is a splat

@@ -10,14 +10,21 @@ charges a loop body once, so for $n$ counters and scalar keys it counts $25 n + 
            bits: the narrowing conversion}),
 
 ``random_split`` to a shape of $n$ keys is $(26 + 2 r') n + 11 + [r' = 0]$, ``random_fold_in`` of
-$m$ keys $27 m + 10$, ``random_seed`` 3 per key; ``random_wrap`` and ``random_unwrap`` are free.
+$m$ keys $27 m + 10$, ``random_seed`` 3 per key (2 on a constant seed: :mod:`.folding`);
+``random_wrap`` and ``random_unwrap`` are free.
 A dim $d$ counts in $r'$ as $1 - \delta_{d,1}$ (exact for symbolic dims too). Measured with
 ``jax.jit(f).lower(...).cost_analysis()`` for shapes (1,), (2,), (3,), (7,), (12,), (1, 1),
 (3, 1), (1, 3), (3, 4), (5, 7), (1, 1, 1), (2, 1, 3), (2, 3, 4), (4, 4, 3), (2, 2, 2, 3); bits of
-8, 16 and 32; fold-in of 1, 7 and 12 keys. Known gap: when the function's *arguments*
-include a key array (an NNX model with ``nnx.Rngs`` state, e.g. ``nnx.Dropout`` in training
-mode), JAX adds a sharding constraint for it and XLA's total comes out one FLOP lower for the
-whole module (observed with one or two fold-ins and with ``normal``; not modelled). Batched
+8, 16 and 32; fold-in of 1, 7 and 12 keys. Known gap, an artefact of XLA's count: JAX lowers
+each key-typed argument that the function reads, and each key-typed output, through an
+``sdy.sharding_constraint``, and XLA's cost analysis counts every such constraint as $-1$ FLOP,
+whatever the number of keys (measured: ``(x * 2, k)`` on 8 elements and a key ``k`` in and out
+is 6, with two keys in and out 4; a key argument read by ``key_data`` 17 against 18 for the same
+function of its ``uint32`` data; a key returned from ``jax.random.key(1)`` 1 against 2 for its
+``key_data``; an unread key argument is pruned and costs nothing). So an NNX model with
+``nnx.Rngs`` state passed in (``nnx.Dropout`` in training mode) or a function taking or
+returning a key counts one FLOP less per such argument or output than the sum of its
+equations; the tracer prices equations and does not model it. Batched
 keys for ``random_bits``, ``random_split`` and ``threefry2x32``, 64-bit draws and other PRNG
 implementations have no rule (reported unknown).
 """
