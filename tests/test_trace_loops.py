@@ -134,6 +134,33 @@ def test_control_work_that_only_the_payload_reads_is_counted(f):
         _both(result, {"N": v}, xla.cost(f, (v, 4)))
 
 
+def _small(s):
+    return (s[0] < 5) & (s[1].sum() < 100.0)
+
+
+UNREAD = {  # a loop input nothing needs: the work computing it is dead (x * 3 not counted)
+    "while_passthrough": lambda x: jax.lax.while_loop(
+        _small, lambda s: (s[0] + 1, s[1] * 2.0, s[2]), (0, x, x * 3.0))[1],
+    "while_key_passthrough": lambda x: jax.lax.while_loop(
+        _small, lambda s: (s[0] + 1, s[1] * 2.0, s[2]), (0, x, jax.random.key(1)))[1],
+    "scan_passthrough": lambda x: jax.lax.scan(
+        lambda c, _: ((c[0] * 2.0, c[1]), None), (x, x * 3.0), None, length=3)[0][0],
+    # kept: read in the body, or updated
+    "while_passthrough_read": lambda x: jax.lax.while_loop(
+        _small, lambda s: (s[0] + 1, s[1] * s[2], s[2]), (0, x, x * 3.0))[1],
+    "while_updated": lambda x: jax.lax.while_loop(
+        _small, lambda s: (s[0] + 1, s[1] * 2.0, s[2] + 1.0), (0, x, x * 3.0))[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNREAD))
+def test_loop_inputs_nothing_reads_are_dead(name):
+    f = UNREAD[name]
+    result = trace(f, "N, 4")
+    for v in (1, 3):
+        _both(result, {"N": v}, xla.cost(f, (v, 4)))
+
+
 def test_nested_loops_multiply_and_xla_charges_each_body_once():
     def f(a):
         def outer(c, _):
