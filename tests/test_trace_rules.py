@@ -354,6 +354,21 @@ def test_splats_of_a_dimension_fold_against_xla(name):
     agree(SPLATS[name], "B, L", [{"B": 1, "L": 6}, {"B": 3, "L": 10}])
 
 
+IOTAS = {  # an iota along an axis of size 1 is zeros: XLA folds it and the work on it
+    "iota_1_float": lambda x: x * (jax.lax.iota(jnp.float32, 1) + 2.0),
+    "iota_1_int": lambda x: x * (jax.lax.iota(jnp.int32, 1) + 2).astype(jnp.float32),
+    "iota_1x5_axis0": lambda x: x * (jax.lax.broadcasted_iota(jnp.float32, (1, 5), 0) + 2.0),
+    "iota_1x5_axis1": lambda x: x * (jax.lax.broadcasted_iota(jnp.float32, (1, 5), 1) + 2.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IOTAS))
+def test_iota_along_a_unit_axis_folds_against_xla(name):
+    f = IOTAS[name]
+    for shape in ((3, 5), (1, 5)):
+        assert trace(f, shape).total() == xla_cost(f, spec(shape))[0], shape
+
+
 def batch_norm(x, scale, var, mean, bias):
     inv = scale * jax.lax.rsqrt(var + 1e-5)
     return x * inv + (bias - mean * inv)

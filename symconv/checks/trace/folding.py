@@ -21,13 +21,14 @@ Measured with ``jax.jit(f).lower(...).cost_analysis()`` (CPU backend), the lower
   residue listed there (float32, per element; other dtypes assumed alike); so does
   ``random_seed`` of a constant seed (``jax.random.key(1)``): 2 per key, the high word's shift
   and its convert, where the low word's ``& -1`` and convert fold (3 on a seed that is not
-  constant). Parameters passed as
-  arguments (the NNX path: ``nnx.split`` hands the state in as arguments) are not constants, so
-  parameter-only work (``scale * rsqrt(var + eps)``, weight standardisation) is counted in full;
-  closed over, the same work costs nothing. ``iota`` is not folded. Constness crosses into the
-  bodies of ``custom_jvp_call``, ``custom_vjp_call`` and ``remat`` (inlined), but not into a
-  ``jit`` body, which is lowered as a function of its own: there its arguments are unknown, even
-  literals (``jax.random.uniform``'s ``maxval - minval`` is counted), while its own literals and
+  constant). Parameters passed as arguments (the NNX path: ``nnx.split`` hands the state in as
+  arguments) are not constants, so parameter-only work (``scale * rsqrt(var + eps)``, weight
+  standardisation) is counted in full; closed over, the same work costs nothing. ``iota`` is
+  not folded, except along an axis of size 1 (all zeros: ``lax.iota(f32, 1) + 2`` folds;
+  symbolic sizes are taken as not 1). Constness crosses into the bodies of
+  ``custom_jvp_call``, ``custom_vjp_call`` and ``remat`` (inlined), but not into a ``jit`` body,
+  which is lowered as a function of its own: there its arguments are unknown, even literals
+  (``jax.random.uniform``'s ``maxval - minval`` is counted), while its own literals and
   closed-over constants are known;
 - the identities $x \cdot 1$, $1 \cdot x$, $x + 0$, $0 + x$, $x - 0$, and for integers and
   booleans $x \,|\, 0$, $x \oplus 0$ and $x \,\&\,$ all-ones, where the constant is a
@@ -159,6 +160,9 @@ def folds(eqn, constants: Constants, size) -> bool:
     """Whether XLA folds ``eqn``, all of whose inputs are constants (``size``: elements of an
     aval, possibly symbolic)."""
     name = eqn.primitive.name
+    if name == "iota":  # along an axis of size 1: a splat of zeros, which XLA folds
+        d = eqn.params["shape"][eqn.params["dimension"]]
+        return isinstance(d, int) and d == 1
     if name not in FOLDED:
         return False
     moves = SHAPE_OPS | {"concatenate", "stack", "pad", "gather", "slice", "dynamic_slice", "tile"}

@@ -104,7 +104,7 @@ class Walker:
             self.call(eqn, inner, path, ins_const, known, const,
                       [v in used for v in eqn.outvars])
             return
-        all_const = name == "dim_as_value" or (bool(eqn.invars) and all(ins_const))
+        all_const = name in ("dim_as_value", "iota") or (bool(eqn.invars) and all(ins_const))
         folded = all_const and folds(eqn, known, self.shapes.size)
         for v in eqn.outvars:
             const[v] = folded
