@@ -67,7 +67,7 @@ def gather(eqn, shapes) -> tuple[Any, int, int, int]:
     n_idx = shapes.size(idx)
     k = shape[-1] if shape else 1
     conv = 0 if np.dtype(idx.dtype) == np.dtype("int32") else n_idx
-    flops = 3 * n_idx + (n_idx - n_idx / k) + shapes.size(eqn.outvars[0].aval) + conv
+    flops = 3 * n_idx + (n_idx - sp.sympify(n_idx) / k) + shapes.size(eqn.outvars[0].aval) + conv
     return out(sp.expand(flops)), 0, 0, 0
 
 

@@ -18,6 +18,7 @@ once-per-body figure kept beside it.
 from __future__ import annotations
 
 import collections
+import re
 from collections.abc import Sequence
 
 import sympy as sp
@@ -35,6 +36,21 @@ INLINED = {"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr", "remat
            "checkpoint"}
 
 
+_TRANSFORMS = re.compile(r"^(?:\w+\()+|\)+$")
+
+
+def scope_path(stack: str, prefix: str = "") -> str:
+    """The module path of an equation's name stack: its innermost scope, without the transforms
+    that differentiation wraps around it (``jvp(...)``, ``transpose(jvp(...))``); ``prefix`` when
+    it has none.
+
+    >>> scope_path("transpose(jvp(blocks.0))/blocks.0.conv"), scope_path("jvp()", "fc")
+    ('blocks.0.conv', 'fc')
+    """
+    last = _TRANSFORMS.sub("", stack.split("/")[-1]) if stack else ""
+    return last or prefix
+
+
 class Walker:
     """Walks one closed jaxpr, collecting :class:`OpCost` rows and unknown primitive names."""
 
@@ -44,6 +60,10 @@ class Walker:
         self.unknown: collections.Counter = collections.Counter()
         self.loops: list = []  # LoopCost of each loop walked (.loops)
         self.whiles = [0]  # data-dependent while loops so far, shared with sub-walkers
+        #: (index in ``ops`` of its first row, equation) for each live top-level equation, so a
+        #: caller can tell which rows an equation of the walked jaxpr produced (:mod:`.training`)
+        self.marks: list[tuple[int, object]] = []
+        self._depth = 0
 
     def walk(self, jaxpr, prefix: str, const_in: Sequence[bool],
              live_out: Sequence[bool] | None = None, consts: Sequence | None = None,
@@ -69,11 +89,14 @@ class Walker:
             return isinstance(atom, jax_core.Literal) or const.get(atom, False)
 
         flags, used = live_vars(jaxpr, live_out)
+        top = self._depth == 0
+        self._depth += 1
         for eqn, is_live in zip(jaxpr.eqns, flags):
             if not is_live:
                 continue
-            stack = str(eqn.source_info.name_stack)
-            path = stack.split("/")[-1] if stack else prefix
+            if top:
+                self.marks.append((len(self.ops), eqn))
+            path = scope_path(str(eqn.source_info.name_stack), prefix)
             name = eqn.primitive.name
             ins_const = [is_const(v) for v in eqn.invars]
             if name == "cond":
@@ -115,6 +138,7 @@ class Walker:
                 self.unknown[name] += 1
             else:
                 self.add(path, name, eqn.outvars[0].aval, cost)
+        self._depth -= 1
         return [is_const(v) for v in jaxpr.outvars]
 
     def call(self, eqn, inner, path: str, ins_const: list[bool], known: Constants,
