@@ -79,6 +79,10 @@ class TrainCost:
     """Every priced op of the step (``result``, paths as attributed) with its part (``parts``).
 
     ``domain`` says where the closed forms hold; ``optimizer`` and ``loss`` what was traced.
+    ``key_constraints``: the sharding constraints JAX's lowering puts on PRNG keys crossing the
+    jit boundary (a model with random state, e.g. dropout: one per key argument used, one per key
+    returned); XLA's cost analysis counts each as $-1$ FLOP (measured, jax 0.10), which
+    ``figure="xla"`` reproduces. They are no work: the true figure leaves them out.
     """
 
     result: TraceResult
@@ -86,6 +90,7 @@ class TrainCost:
     optimizer: str
     loss: str
     domain: str
+    key_constraints: int = 0
 
     def part(self, part: str | None) -> TraceResult:
         """The trace restricted to one part (None: the whole step)."""
@@ -103,9 +108,13 @@ class TrainCost:
 
     def at(self, values: Mapping[str, int], part: str | None = None, attr: str = "flops",
            figure: str = "true") -> int:
-        """The closed form of ``part`` (None: the step) at concrete sizes; ``figure="xla"``
-        charges each loop once, as ``cost_analysis()`` does (only for the whole step)."""
-        return self.part(part).at(values, attr, figure if part is None else "true")
+        """The closed form of ``part`` (None: the step) at concrete sizes; ``figure="xla"`` is
+        what ``cost_analysis()`` reports for the whole step: each loop charged once, and
+        :attr:`key_constraints` FLOPs less."""
+        if part is not None or figure != "xla":
+            return self.part(part).at(values, attr, "true" if part is not None else figure)
+        return self.result.at(values, attr, "xla") - (self.key_constraints
+                                                       if attr == "flops" else 0)
 
     def by_module(self, depth: int | None = None) -> list[TrainRow]:
         """One :class:`TrainRow` per module path (truncated to ``depth`` components), in the
@@ -180,7 +189,20 @@ def train_cost(model: Any, input_shape: str | Sequence, *, loss: str | Callable 
               + "".join(f"; {c}" for c in shapes.conds.items))
     return TrainCost(result, tuple(parts), optimizer,
                      loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
-                     domain)
+                     domain, _key_constraints(closed.jaxpr, sum(
+                         len(jax.tree.leaves(t)) for t in tree[:2])))
+
+
+def _key_constraints(jaxpr: Any, returned: int) -> int:
+    """PRNG keys crossing the jit boundary of the step: each key argument used, each key among
+    the first ``returned`` outputs (the step's own: new state and loss)."""
+    def key(v) -> bool:
+        return jax.dtypes.issubdtype(v.aval.dtype, jax.dtypes.prng_key)
+
+    outs = _vars(jaxpr.outvars[:returned])
+    used = {v for e in jaxpr.eqns for v in _vars(e.invars)} | set(outs)
+    return (sum(1 for v in jaxpr.invars if key(v) and v in used)
+            + sum(1 for v in outs if key(v)))
 
 
 def _jaxpr(fn: Callable, args: tuple, spec: inp.InputSpec) -> tuple[Any, Any]:
