@@ -112,7 +112,7 @@ def kind_table(results: list[dict]) -> list[str]:
             bi = [x[3] / x[2] for x in rows if x[2]]
             bw = [x[4] / x[2] for x in rows if x[2]]
             rule = "-"
-            if kind.startswith("Conv"):
+            if kind in ("Conv", "Conv (first layer)", "ConvTranspose"):
                 rule = _span([(x[2] + x[3] + x[4]) / (3 * x[2]) for x in rows if x[2]])
             elif kind in ("Linear", "Dense"):
                 rule = _span([(x[2] + x[3] + x[4]) / (6 * x[1] * r["spatial"].get(x[0], 1))

@@ -179,3 +179,36 @@ def test_dropout_and_key_constraints():
     for b in (1, 2, 5):
         assert tc.at({"B": b}, figure="xla") == lowered_flops(model, (b, 4))[0]
         assert tc.at({"B": b}) == tc.at({"B": b}, figure="xla") + 2
+
+
+def test_cli_cost_train(capsys):
+    from symconv.tools.cli import main
+
+    assert main(["cost", "assignment-gap", "--train", "--input", "B,32,32,3", "--at", "B=1",
+                 "--optimizer", "adam", "--format", "plain"]) == 0
+    text = capsys.readouterr().out
+    assert "backward input" in text and "convs.0" in text and "(step)" in text
+    assert "agrees" in text or "(equal)" in text
+    with pytest.raises(SystemExit) as bad:  # argparse: one line, exit code 2
+        main(["cost", "assignment-gap", "--train", "--optimizer", "rmsprop"])
+    assert bad.value.code == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,batch", [("resnet18", 2), ("densenet121", 1), ("unet", 1)])
+def test_full_size_built_ins(name, batch):
+    """Full-size built-ins at their default size: the closed form agrees with XLA's float32 sum
+    (within its rounding, flops_agree), with SGD and Adam."""
+    from symconv.models.registry import get
+    from symconv.tools.bench.workload import is_classifier
+
+    entry = get(name)
+    hw = entry.default_hw
+    model = _abstract(lambda: entry.build(hw))
+    labels = True if is_classifier(name, hw) else None
+    for optimizer in ("sgd", "adam"):
+        tc = train_cost(model, f"B, {hw[0]}, {hw[1]}, {entry.channels}", labels=labels,
+                        optimizer=optimizer)
+        xla, ops = lowered_flops(model, (batch, *hw, entry.channels), labels=bool(labels),
+                                 optimizer_kind=optimizer)
+        assert flops_agree(tc.at({"B": batch}, figure="xla"), xla, ops)
