@@ -53,13 +53,13 @@ def _cost(a: argparse.Namespace) -> Output:
     if a.train:
         from symconv.tools.train import render_train, train_report
 
-        if a.format in ("latex",):
+        if a.format == "latex":
             raise SymconvError("--train prints table, plain, markdown or json")
-        inputs = a.input or ["B,H,W,3"]
-        if len(inputs) != 1:
+        if a.input and len(a.input) != 1:
             raise SymconvError("--train takes one --input (the batch)")
-        rep = train_report(a.model, inputs[0], at, optimizer=a.optimizer, loss=a.loss,
-                           depth=a.depth, factory_args=parse_kwargs(a.args, "--args") or None)
+        rep = train_report(a.model, a.input[0] if a.input else None, at,
+                           optimizer=a.optimizer, loss=a.loss, depth=a.depth,
+                           factory_args=parse_kwargs(a.args, "--args") or None)
         return render_train(rep, a.format), 0 if rep.agrees in (None, True) else 1
     report = cost(a.model, a.input or ["1,H,W,3"], at, convention=a.convention,
                   engine=a.engine, depth=a.depth, constraints=tuple(a.constraint or ()),
@@ -140,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="tracer: group costs by module path up to this depth")
     cost.add_argument("--train", action="store_true",
                       help="one training step per module: forward, backward input, backward "
-                      "weights, optimizer (built-ins: the batch B,H,W,C; a symbolic side is "
-                      "taken as it is written, e.g. B,224,224,3 or B,32*h,32*h,3)")
+                      "weights, optimizer (default input for a built-in: B at its default size; "
+                      "a symbolic side as written, e.g. B,32*h,32*h,3)")
     cost.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="sgd",
                       help="with --train: SGD with momentum 0.9 (default), Adam or AdamW")
     cost.add_argument("--loss", choices=("auto", "cross_entropy", "softmax_cross_entropy",

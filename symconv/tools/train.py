@@ -52,30 +52,34 @@ class TrainReport:
         return [*out, ("(step)", sum(r[1] for r in out), *totals)]
 
 
-def train_report(name: str, input_shape: str, at: Mapping[str, int] | None = None, *,
+def train_report(name: str, input_shape: str | None, at: Mapping[str, int] | None = None, *,
                  optimizer: str = "sgd", loss: str = "auto", depth: int | None = None,
                  factory_args: Mapping[str, Any] | None = None) -> TrainReport:
-    """The training step of built-in model ``name`` (built at the input's size, or its default
-    size when the side is symbolic) or of ``package.module:factory``."""
+    """The training step of built-in model ``name`` (built at the input's size, or at its
+    default size when the side is symbolic; input ``B, H, W, C`` at its default size when None)
+    or of ``package.module:factory``."""
     from flax import nnx
 
-    spec = parse_input(input_shape)
-    dims = [d.strip() for d in str(spec.shape).split(",")]
     labels: bool | None = None
     if name in MODELS:
         entry = get(name)
+        if input_shape is None:
+            input_shape = f"B, {entry.default_hw[0]}, {entry.default_hw[1]}, {entry.channels}"
+        dims = [d.strip() for d in str(parse_input(input_shape).shape).split(",")]
         hw = tuple(int(d) if d.isdigit() else None for d in dims[1:3])
         hw = entry.default_hw if None in hw or len(hw) != 2 else hw
-        model = nnx.eval_shape(lambda: entry.build(hw))
+        model: Any = nnx.eval_shape(lambda: entry.build(hw))
         if loss == "auto":
             from symconv.tools.bench.workload import is_classifier
 
             labels = True if is_classifier(name, hw) else None
     else:
+        if input_shape is None:
+            raise SymconvError("--train with package.module:factory needs --input, e.g. "
+                               "'B,32*h,32*h,3'")
         from symconv.tools.cost import load_factory
 
-        factory = load_factory(name)
-        model = factory
+        model = load_factory(name)
     if loss in ("cross_entropy", "softmax_cross_entropy"):
         labels = True
     cost = train_cost(model, input_shape, optimizer=optimizer, loss=loss, labels=labels,
