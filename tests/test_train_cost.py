@@ -215,3 +215,57 @@ def test_full_size_built_ins(name, batch):
         xla, ops = lowered_flops(model, (batch, *hw, entry.channels), labels=bool(labels),
                                  optimizer_kind=optimizer)
         assert flops_agree(tc.at({"B": batch}, figure="xla"), xla, ops)
+
+
+def _forward_xla(model, shape, labels) -> int:
+    """XLA's count of the forward pass and loss alone (training mode, batch statistics kept)."""
+    from symconv.checks.trace.steps import loss_of
+
+    graphdef, state = nnx.split(model)
+    state = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)
+    loss = loss_of("auto", labels)
+
+    def forward(st, x, *y):
+        m = nnx.merge(graphdef, st)
+        m.train()
+        return loss(m(x), *y), nnx.state(m, nnx.Not(nnx.Param))
+
+    args = (state, jax.ShapeDtypeStruct(shape, jnp.float32))
+    args += (jax.ShapeDtypeStruct(shape[:1], jnp.int32),) if labels else ()
+    return int(jax.jit(forward).lower(*args).cost_analysis()["flops"])
+
+
+def _optimizer_xla(model, optimizer) -> int:
+    """XLA's count of ``nnx.Optimizer.update`` alone, the gradients given."""
+    from symconv.checks.trace.steps import optimizer as make
+
+    def build():
+        m = nnx.merge(*nnx.split(model))
+        return m, nnx.Optimizer(m, make(optimizer), wrt=nnx.Param)
+
+    graphdef, state = nnx.split(nnx.eval_shape(build))
+    state = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), state)
+    grads = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                         nnx.state(model, nnx.Param))
+
+    def update(st, g):
+        m, opt = nnx.merge(graphdef, st)
+        opt.update(m, g)
+        return nnx.state((m, opt))
+
+    return int(jax.jit(update).lower(state, grads).cost_analysis()["flops"])
+
+
+@pytest.mark.parametrize("name", ["assignment", "densenet", "yolov1"])
+def test_forward_and_optimizer_parts_equal_xla_alone(name):
+    """The forward part equals XLA's count of the forward pass and loss alone, the optimizer part
+    XLA's count of the update alone: the split is checked part by part, not only in total."""
+    make, shape, labels, points, concrete = CASES[name]
+    model = _abstract(make)
+    for optimizer in ("sgd", "adam"):
+        tc = train_cost(model, shape, labels=labels, optimizer=optimizer)
+        # each function alone passes the model's PRNG keys in and out, as the step does
+        assert tc.at(points[0], "optimizer") - tc.key_constraints == _optimizer_xla(
+            model, optimizer)
+    for v in points:
+        assert tc.at(v, "forward") - tc.key_constraints == _forward_xla(model, concrete(v), labels)

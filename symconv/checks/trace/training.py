@@ -20,6 +20,10 @@ between the step's top-level equations — a partition, so the parts sum to the 
   parameters it updates (the data flow into the new parameters); work shared by all of them
   (the step count, Adam's bias corrections) to the row ``(optimizer)``.
 
+Checked against XLA (``tests/test_train_cost.py``): the total equals ``cost_analysis()`` of the
+jitted step, the forward part that of the forward pass and loss alone, the optimizer part that
+of ``nnx.Optimizer.update`` alone.
+
 An equation's module is its innermost name scope without differentiation's ``jvp(...)`` and
 ``transpose(...)`` (:func:`~.walker.scope_path`); the loss's scope is ``loss``. JAX cannot
 differentiate a strided convolution over an arbitrary symbolic side, so the closed form holds
