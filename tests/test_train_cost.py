@@ -269,3 +269,33 @@ def test_forward_and_optimizer_parts_equal_xla_alone(name):
             model, optimizer)
     for v in points:
         assert tc.at(v, "forward") - tc.key_constraints == _forward_xla(model, concrete(v), labels)
+
+
+class _Attention(nnx.Module):
+    def __init__(self, d: int, heads: int, rngs: nnx.Rngs):
+        self.attn = nnx.MultiHeadAttention(heads, d, decode=False, rngs=rngs)
+
+    def __call__(self, x):
+        return self.attn(x)
+
+
+def test_attention_over_batch_and_sequence():
+    """Self-attention over ``B x L`` tokens of width d, h heads: the closed form in B and L equals
+    XLA's count; forward + backward is 6 N T for the projections (T = B L tokens, short by their
+    bias terms) plus 12 B L^2 (d + h) for the scores, the softmax and the weighted sum, which
+    have no parameters (so they are input gradient); a module named ``value`` keeps its
+    parameters (not mistaken for a Variable's ``.value``)."""
+    d, heads = 16, 2
+    model = _abstract(lambda: _Attention(d, heads, nnx.Rngs(0)))
+    tc = train_cost(model, f"B, L, {d}")
+    for b, length in ((1, 3), (2, 5)):
+        assert tc.at({"B": b, "L": length}, figure="xla") == lowered_flops(
+            model, (b, length, d))[0]
+    rows = {r.path: r for r in tc.by_module()}
+    assert rows["attn.value"].params == d * d + d
+    assert rows["attn"].backward_weights == 0 and rows["attn"].forward != 0
+    B, L = tc.result.symbols["B"], tc.result.symbols["L"]
+    n = sum(r.params for r in rows.values())
+    work = tc.total("forward") + tc.total("backward_input") + tc.total("backward_weights")
+    quadratic = (work - 6 * n * B * L).expand().coeff(L, 2)
+    assert quadratic == 12 * B * (d + heads)

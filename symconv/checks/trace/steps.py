@@ -122,6 +122,7 @@ class Setup:
     fn: Callable
     args: tuple
     params: dict[str, list[tuple]]
+    modules: frozenset[str] | None = None  #: the model's module paths and ``loss`` (NNX)
 
 
 def setup(model: Any, x: Any, labels: Any, *, loss: str | Callable = "auto",
@@ -148,8 +149,11 @@ def setup(model: Any, x: Any, labels: Any, *, loss: str | Callable = "auto",
                                f"nothing to train")
         g, st = nnx.split(built)
         st = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), st)
+        modules = frozenset(".".join(str(p) for p in path)
+                            for path, node in nnx.iter_graph(built[0])
+                            if path and isinstance(node, nnx.Module)) | {"loss"}
         return Setup(step_fn(g, loss_fn, scoped=scoped, parts=parts), (st, x, *extra),
-                     _param_shapes(nnx.state(built[0], nnx.Param)))
+                     _param_shapes(nnx.state(built[0], nnx.Param)), modules)
     if isinstance(model, type) or not callable(model):
         raise SymconvError(f"got {type(model).__name__}: pass an nnx.Module, or a loss function "
                            f"fn(params, batch[, labels]) with params=")
@@ -173,8 +177,8 @@ def _param_shapes(tree: Any) -> dict[str, list[tuple]]:
 
 def _module_of(path: Sequence) -> str:
     """The module path of a parameter leaf's tree path (without the leaf's own name)."""
-    keys = [str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in path]
-    keys = [k for k in keys if k != "value"]
+    keys = [str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in path
+            if not isinstance(k, jax.tree_util.GetAttrKey)]  # a Variable's ``.value``
     return ".".join(keys[:-1]) if len(keys) > 1 else (keys[0] if keys else "")
 
 

@@ -24,8 +24,10 @@ Checked against XLA (``tests/test_train_cost.py``): the total equals ``cost_anal
 jitted step, the forward part that of the forward pass and loss alone, the optimizer part that
 of ``nnx.Optimizer.update`` alone.
 
-An equation's module is its innermost name scope without differentiation's ``jvp(...)`` and
-``transpose(...)`` (:func:`~.walker.scope_path`); the loss's scope is ``loss``. JAX cannot
+An equation's module is its innermost name scope that is a module path of the model, without
+differentiation's ``jvp(...)`` and ``transpose(...)`` (:func:`~.walker.scope_path`; scopes that
+libraries open inside a module, such as ``jnp.einsum``'s, are not modules); the loss's scope is
+``loss``. JAX cannot
 differentiate a strided convolution over an arbitrary symbolic side, so the closed form holds
 over the sides as written: write them as the model accepts them (``32*h`` for five stride-2
 stages, or a residue class ``32*h + 5``); :attr:`TrainCost.domain` says which.
@@ -176,6 +178,7 @@ def train_cost(model: Any, input_shape: str | Sequence, *, loss: str | Callable 
     symbols = {n: sp.Symbol(n, integer=True, positive=True) for n in names}
     shapes = Shapes(symbols)
     walker = Walker(shapes)
+    walker.known = step.modules
     try:
         walker.walk(closed.jaxpr, "", [False] * len(closed.jaxpr.invars), consts=closed.consts)
     except Unpriced as e:  # pragma: no cover (the walker reports configurations itself)
@@ -252,7 +255,7 @@ def _attribute(jaxpr: Any, tree: Any, walker: Walker) -> tuple[list[OpCost], lis
         for v in _vars(e.invars):
             if v in producer:
                 consumers[producer[v]].append(i)
-    path = [scope_path(str(e.source_info.name_stack)) for e in eqns]
+    path = [scope_path(str(e.source_info.name_stack), "", walker.known) for e in eqns]
     to_input = [False] * len(eqns)
     owner: list[str | None] = [None] * len(eqns)
     for i in reversed(range(len(eqns))):
