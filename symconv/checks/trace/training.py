@@ -77,6 +77,7 @@ class TrainRow:
 
     @property
     def total(self) -> Any:
+        """forward + backward input + backward weights + optimizer."""
         return out(self.forward + self.backward_input + self.backward_weights + self.optimizer)
 
 
