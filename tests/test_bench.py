@@ -70,8 +70,10 @@ def test_cli_train_small_model(capsys):
     doc = json.loads(capsys.readouterr().out)
     _sane(doc, 2)
     assert doc["mode"] == "train" and doc["optimizer"] == "sgd"
-    assert doc["loss"].startswith("softmax cross-entropy") and doc["algebra_flops"] is None
-    assert doc["flops_source"].startswith("XLA cost analysis of the compiled train step")
+    assert doc["loss"].startswith("softmax cross-entropy")
+    assert doc["flops_per_step"] == doc["algebra_flops"]  # the closed form of the step
+    assert doc["flops_source"].startswith("closed form of the training step")
+    assert "DISAGREES" not in doc["flops_check"]
     # a training step costs more than a forward pass: compare with the closed form of one
     forward = MODELS["assignment-gap"].algebra((32, 32)).batch_flops((32, 32, 3), 2, "exact")
     assert doc["flops_per_step"] > 2 * forward

@@ -50,6 +50,17 @@ def _cost(a: argparse.Namespace) -> Output:
     from symconv.tools.cost import cost
 
     at = parse_assignments(a.at, "--at") if a.at else None
+    if a.train:
+        from symconv.tools.train import render_train, train_report
+
+        if a.format == "latex":
+            raise SymconvError("--train prints table, plain, markdown or json")
+        if a.input and len(a.input) != 1:
+            raise SymconvError("--train takes one --input (the batch)")
+        rep = train_report(a.model, a.input[0] if a.input else None, at,
+                           optimizer=a.optimizer, loss=a.loss, depth=a.depth,
+                           factory_args=parse_kwargs(a.args, "--args") or None)
+        return render_train(rep, a.format), 0 if rep.agrees in (None, True) else 1
     report = cost(a.model, a.input or ["1,H,W,3"], at, convention=a.convention,
                   engine=a.engine, depth=a.depth, constraints=tuple(a.constraint or ()),
                   dtype=a.dtype, call=parse_kwargs(a.call, "--call") or None,
@@ -127,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
                       "package.module:factory always uses the tracer")
     cost.add_argument("--depth", type=int, default=None,
                       help="tracer: group costs by module path up to this depth")
+    cost.add_argument("--train", action="store_true",
+                      help="one training step per module: forward, backward input, backward "
+                      "weights, optimizer (default input for a built-in: B at its default size; "
+                      "a symbolic side as written, e.g. B,32*h,32*h,3)")
+    cost.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="sgd",
+                      help="with --train: SGD with momentum 0.9 (default), Adam or AdamW")
+    cost.add_argument("--loss", choices=("auto", "cross_entropy", "softmax_cross_entropy",
+                                         "mse"), default="auto",
+                      help="with --train: auto (cross-entropy of a classifier's softmax output, "
+                      "else the mean squared output), or one of them")
     derive = sub.add_parser("derive", help="step-by-step derivation of one layer")
     derive.add_argument("layer", choices=LAYERS)
     derive.add_argument("--in", dest="in_features", help="input channels M (default: symbol)")
@@ -150,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
     bench.add_argument("--train", action="store_true",
                        help="time a full training step (loss, gradients, optimizer update)")
-    bench.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
-                       help="with --train: SGD with momentum 0.9 (default) or Adam")
+    bench.add_argument("--optimizer", choices=("sgd", "adam", "adamw"), default="sgd",
+                       help="with --train: SGD with momentum 0.9 (default), Adam or AdamW")
     bench.add_argument("--steps", default="10", help="timed steps (default 10)")
     bench.add_argument("--warmup", default="2", help="untimed steps after compiling (default 2)")
     bench.add_argument("--devices", default="all",

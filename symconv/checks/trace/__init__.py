@@ -17,6 +17,10 @@ equation is attributed to the module that issued it (its path, e.g. ``blocks.3.0
 :mod:`.scopes`), and parameters are summed per module path, as expressions of the input's
 dimensions when their shapes follow it.
 
+``train_cost(model, "B, 32*h, 32*w, 3", optimizer="adam", labels=True)`` (:mod:`.training`)
+prices one training step — forward, loss, ``value_and_grad``, optax update — split per module
+into forward, input gradient, weight gradient and optimizer.
+
 >>> import jax.numpy as jnp
 >>> result = trace(lambda x: jnp.tanh(x) + 1.0, "N, 8")
 >>> result.total("flops"), result.total("transcendentals"), result.complete
@@ -54,6 +58,9 @@ from symconv.checks.trace.rules import FREE as FREE
 from symconv.checks.trace.rules import REDUCE as REDUCE
 from symconv.checks.trace.rules import TRANSCENDENTAL as TRANSCENDENTAL
 from symconv.checks.trace.rules import Shapes, Unpriced
+from symconv.checks.trace.training import TrainCost as TrainCost
+from symconv.checks.trace.training import TrainRow as TrainRow
+from symconv.checks.trace.training import train_cost as train_cost
 from symconv.checks.trace.walker import Walker
 from symconv.errors import ShapeMismatchError, SymconvError
 

@@ -170,6 +170,7 @@ def folds(eqn, constants: Constants, size) -> bool:
         # an elementwise op whose operand has size-1 dims gets that broadcast at lowering
         n = size(eqn.outvars[0].aval)
         return all(constants.splat(a) is not None or size(a.aval) == 1 or size(a.aval) - n == 0
+                   or not a.aval.shape  # a scalar is a splat, even of unknown value (1/N)
                    for a in eqn.invars)
     return True
 

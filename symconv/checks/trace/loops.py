@@ -149,7 +149,7 @@ def _record(walker, rows: list[OpCost], loop: LoopCost) -> None:
 
 def _sub(walker):
     """A walker for a loop's body or condition: own ops, shared symbols and while count."""
-    sub = type(walker)(walker.shapes.fork())
+    sub = walker.sub()
     sub.whiles = walker.whiles
     return sub
 

@@ -149,8 +149,8 @@ def _nnx(model, positional, named, kwargs) -> Prepared:
     params: dict[str, list[tuple]] = {}
     leaves = jax.tree_util.tree_flatten_with_path(nnx.state(model, nnx.Param))[0]
     for path, leaf in leaves:
-        keys = [str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in path]
-        keys = [k for k in keys if k != "value"]
+        keys = [str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k)))) for k in path
+                if not isinstance(k, jax.tree_util.GetAttrKey)]  # a Variable's ``.value``
         params.setdefault(".".join(keys[:-1]), []).append(tuple(leaf.shape))
     return Prepared(fn, (abstract_state, *positional, *named.values()), params, "nnx", model)
 

@@ -20,10 +20,11 @@ repeat the comparison.
   ``population_count``, ``clz``, ``bitcast_convert_type``, ``reduce_precision``, ``real``,
   ``imag``: one FLOP per output element; exponentials, logarithms, square roots, ``tanh``,
   ``erf``, ``pow``: one *transcendental* per element (real dtypes; complex ones are not
-  priced); ``integer_pow``: its multiplications by
-  repeated squaring per element; ``erfc``, ``erf_inv``, ``lgamma``, ``digamma``, the inverse and
-  hyperbolic trigonometric functions, ``nextafter``, ``logistic``, ``exp2``: a fixed expansion
-  per element and dtype (:mod:`.expanded`);
+  priced), ``pow`` with an integer exponent one FLOP more per exponent element (its conversion
+  to float: Adam's bias corrections $\beta^t$); ``integer_pow``: its multiplications by
+  repeated squaring per element, and for a negative power one division more; ``erfc``,
+  ``erf_inv``, ``lgamma``, ``digamma``, the inverse and hyperbolic trigonometric functions,
+  ``nextafter``, ``logistic``, ``exp2``: a fixed expansion per element and dtype (:mod:`.expanded`);
 - reductions: input minus output elements; ``argmax``/``argmin``: $9$ (floating point) or $7$
   (integer, bool) per input-minus-output element (a variadic reduce whose comparator costs
   that); ``reduce_window`` (pooling): $(\text{window} - 1)$ per output element; cumulative ops
@@ -106,14 +107,15 @@ class Shapes:
 
 
 def integer_pow_muls(y: int) -> int:
-    r"""Multiplications of $x^y$ by repeated squaring: $\lfloor \log_2 |y| \rfloor +
-    \text{popcount}(|y|) - 1$.
+    r"""FLOPs of $x^y$ as XLA lowers it: multiplications by repeated squaring,
+    $\lfloor \log_2 |y| \rfloor + \text{popcount}(|y|) - 1$, and for $y < 0$ the division
+    $1 / x^{|y|}$ (the gradient of a softmax has $t^{-2}$: a multiply and a divide).
 
-    >>> [integer_pow_muls(y) for y in (0, 1, 2, 3, 8, -3)]
-    [0, 0, 1, 2, 3, 2]
+    >>> [integer_pow_muls(y) for y in (0, 1, 2, 3, 8, -1, -2, -3)]
+    [0, 0, 1, 2, 3, 1, 2, 3]
     """
-    y = abs(int(y))
-    return max(0, y.bit_length() - 1 + y.bit_count() - 1)
+    m = abs(int(y))
+    return max(0, m.bit_length() - 1 + m.bit_count() - 1) + (1 if y < 0 else 0)
 
 
 def price(eqn, shapes: Shapes, const_in: Sequence[bool] | None = None) -> tuple | None:
@@ -128,6 +130,8 @@ def price(eqn, shapes: Shapes, const_in: Sequence[bool] | None = None) -> tuple 
     if (name in TRANSCENDENTAL or name in EXPANDED) and np.issubdtype(
             eqn.outvars[0].aval.dtype, np.complexfloating):
         raise Unpriced(f"{name} (complex)")  # measured: complex exp is 15 FLOPs + 4 trans.
+    if name == "pow" and np.issubdtype(eqn.invars[1].aval.dtype, np.integer):
+        return shapes.size(eqn.invars[1].aval), n, 0, 0  # the exponent converted to float first
     if name in TRANSCENDENTAL:
         return 0, n, 0, 0
     if name in EXPANDED:

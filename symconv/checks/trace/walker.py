@@ -18,6 +18,7 @@ once-per-body figure kept beside it.
 from __future__ import annotations
 
 import collections
+import re
 from collections.abc import Callable, Sequence
 
 import sympy as sp
@@ -35,6 +36,26 @@ INLINED = {"custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr", "remat
            "checkpoint"}
 
 
+_TRANSFORMS = re.compile(r"^(?:\w+\()+|\)+$")
+
+
+def scope_path(stack: str, prefix: str = "", known: frozenset[str] | None = None) -> str:
+    """The module path of an equation's name stack: its innermost scope, without the transforms
+    that differentiation wraps around it (``jvp(...)``, ``transpose(jvp(...))``); ``prefix`` when
+    it has none. With ``known`` module paths, the innermost scope that is one of them (a scope
+    a library opens inside a module, such as ``jnp.einsum``'s, is not a module).
+
+    >>> scope_path("transpose(jvp(blocks.0))/blocks.0.conv"), scope_path("jvp()", "fc")
+    ('blocks.0.conv', 'fc')
+    >>> scope_path("jvp(attn)/BTNH,BSNH->BNTS", known=frozenset({"attn"}))
+    'attn'
+    """
+    scopes = [_TRANSFORMS.sub("", part) for part in stack.split("/")] if stack else []
+    if known is not None:
+        return next((s for s in reversed(scopes) if s in known), prefix)
+    return (scopes[-1] if scopes else "") or prefix
+
+
 class Walker:
     """Walks one closed jaxpr, collecting :class:`OpCost` rows and unknown primitive names."""
 
@@ -45,6 +66,11 @@ class Walker:
         self.loops: list = []  # LoopCost of each loop walked (.loops)
         self.whiles = [0]  # data-dependent while loops so far, shared with sub-walkers
         self.classes: list = []  # with walk(classify=...): the class of each op's equation
+        #: (index in ``ops`` of its first row, equation) for each live top-level equation, so a
+        #: caller can tell which rows an equation of the walked jaxpr produced (:mod:`.training`)
+        self.marks: list[tuple[int, object]] = []
+        self._depth = 0
+        self.known: frozenset[str] | None = None  #: module paths, when scopes must be modules
 
     def walk(self, jaxpr, prefix: str, const_in: Sequence[bool],
              live_out: Sequence[bool] | None = None, consts: Sequence | None = None,
@@ -72,20 +98,24 @@ class Walker:
             return isinstance(atom, jax_core.Literal) or const.get(atom, False)
 
         flags, used = live_vars(jaxpr, live_out)
+        top = self._depth == 0
+        self._depth += 1
         for eqn, is_live in zip(jaxpr.eqns, flags):
             if not is_live:
                 continue
+            if top:
+                self.marks.append((len(self.ops), eqn))
             start = len(self.ops)
             self._eqn(eqn, prefix, known, const, is_const, used, jaxpr)
             if classify is not None:
                 self.classes.extend([classify(eqn)] * (len(self.ops) - start))
+        self._depth -= 1
         return [is_const(v) for v in jaxpr.outvars]
 
     def _eqn(self, eqn, prefix: str, known: Constants, const: dict, is_const, used: set,
              jaxpr) -> None:
         """Price one live equation of ``jaxpr`` (``const``: which variables are constants)."""
-        stack = str(eqn.source_info.name_stack)
-        path = stack.split("/")[-1] if stack else prefix
+        path = scope_path(str(eqn.source_info.name_stack), prefix, self.known)
         name = eqn.primitive.name
         ins_const = [is_const(v) for v in eqn.invars]
         if name == "cond":
@@ -143,11 +173,18 @@ class Walker:
         for v, c in zip(eqn.outvars, outs):
             const[v] = c
 
+    def sub(self) -> Walker:
+        """A walker for a body walked apart (a branch, a loop body): same shapes scope forked,
+        same known module paths."""
+        sub = type(self)(self.shapes.fork())
+        sub.known = self.known
+        return sub
+
     def cond(self, eqn, path: str, const_in: list[bool], outer_live: list[bool]) -> None:
         """XLA prices a conditional as its most expensive branch (each quantity apart)."""
         costs = []
         for branch in eqn.params["branches"]:
-            sub = Walker(self.shapes.fork())
+            sub = self.sub()
             sub.walk(branch.jaxpr, path, const_in, outer_live, branch.consts)
             self.unknown.update(sub.unknown)
             costs.append([out(sp.Add(*[getattr(o, a) for o in sub.ops])) for a in QUANTITIES])

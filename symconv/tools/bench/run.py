@@ -7,9 +7,11 @@ achieved FLOP/s and their fraction of the device's peak.
 (``MODELS[name].algebra(hw).batch_flops((H, W, C), batch, "exact")``, what XLA's cost analysis
 counts), cross-checked against the lowered HLO's cost analysis (equal to the FLOP below
 :math:`2^{24}`, within XLA's float32 accumulation above) and against the compiled HLO's (XLA's
-optimisations may change a few elementwise ops; the difference is reported). Training: no closed
-form for the backward pass here, so the numerator is XLA's cost analysis of the *compiled* train
-step (times the number of devices: a partitioned program's analysis is per device).
+optimisations may change a few elementwise ops; the difference is reported). Training (float32):
+the closed form of the whole step (:func:`symconv.checks.trace.train_cost`: forward, backward,
+optimizer), cross-checked the same way; in bfloat16 the numerator is XLA's cost analysis of the
+*compiled* train step (times the number of devices: a partitioned program's analysis is per
+device).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from symconv.checks.xla import FLOAT32_EXACT, flops_agree
 from symconv.errors import SymconvError
 from symconv.tools.bench.parallel import DataParallel
 from symconv.tools.bench.peaks import peak_flops
-from symconv.tools.bench.workload import Workload, entry_of, prepare
+from symconv.tools.bench.workload import Workload, _abstract_model, entry_of, prepare
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,22 @@ class _Progress:
             print(file=sys.stderr, flush=True)
 
 
+def train_step_flops(work: Workload) -> int:
+    """The closed-form FLOPs of ``work``'s float32 training step at its batch: the step traced
+    with a symbolic batch ``B`` at the workload's input size (:func:`train_cost`), evaluated at
+    ``B = work.batch``."""
+    from flax import nnx
+
+    from symconv.checks.trace.training import train_cost
+
+    entry = entry_of(work.name)
+    graphdef, abstract = _abstract_model(work.name, work.hw)
+    model = nnx.merge(graphdef, abstract)
+    cost = train_cost(model, f"B, {work.hw[0]}, {work.hw[1]}, {entry.channels}",
+                      optimizer=work.optimizer or "sgd", labels=True if work.classifier else None)
+    return cost.at({"B": work.batch})
+
+
 def measure_workload(work: Workload, *, steps: int = 10, warmup: int = 2, init: str = "fast",
                      progress: bool | None = None,
                      compiler_options: dict[str, Any] | None = None) -> BenchResult:
@@ -149,7 +167,21 @@ def measure_workload(work: Workload, *, steps: int = 10, warmup: int = 2, init: 
 
     lowered_flops = int(_cost(lowered.cost_analysis()).get("flops", 0.0))
     compiled_flops = int(_cost(compiled.cost_analysis()).get("flops", 0.0)) * work.dp.n_devices
-    if work.train:
+    if work.train and work.dtype == "float32":
+        algebra_flops = train_step_flops(work)
+        flops = algebra_flops
+        source = ("closed form of the training step (symconv.checks.trace.train_cost, "
+                  f"{work.optimizer})")
+        ops = sum(1 for line in lowered.as_text().splitlines() if " = " in line)
+        agree = ("equal to" if algebra_flops == lowered_flops * work.dp.n_devices else
+                 "agrees within XLA's float32 accumulation with"
+                 if flops_agree(algebra_flops, lowered_flops * work.dp.n_devices, ops) else
+                 "DISAGREES with")
+        rel = (compiled_flops - algebra_flops) / algebra_flops if algebra_flops else 0.0
+        check = (f"{agree} the lowered HLO's cost analysis ({lowered_flops:,}"
+                 + (f" per device x {work.dp.n_devices}" if work.dp.n_devices > 1 else "")
+                 + f"); compiled HLO {compiled_flops:,} ({rel:+.4%})")
+    elif work.train:  # bfloat16: the closed form is of the float32 step; XLA's figure instead
         algebra_flops = None
         flops = compiled_flops
         source = ("XLA cost analysis of the compiled train step"

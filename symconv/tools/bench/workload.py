@@ -34,12 +34,13 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from symconv.checks.trace.steps import classification_loss, optimizer, squared_loss
 from symconv.errors import SymconvError
 from symconv.models.registry import ModelEntry, get
 from symconv.tools.bench.parallel import DataParallel, data_parallel
 from symconv.tools.bench.peaks import DTYPES, dtype_name
 
-OPTIMIZERS = ("sgd", "adam")
+OPTIMIZERS = ("sgd", "adam", "adamw")
 INITS = ("fast", "model")
 
 
@@ -152,25 +153,8 @@ def _abstract_cast(state, dtype):
 
 
 def _optimizer(kind: str, learning_rate: float):
-    import optax
-
-    if kind == "sgd":
-        return optax.sgd(learning_rate, momentum=0.9)
-    if kind == "adam":
-        return optax.adam(learning_rate)
-    raise SymconvError(f"optimizer {kind!r} must be one of {OPTIMIZERS}")
-
-
-def classification_loss(probs: jax.Array, labels: jax.Array) -> jax.Array:
-    """Softmax cross-entropy from the model's softmax output: mean of -log p[label] (float32)."""
-    p = jnp.take_along_axis(probs.astype(jnp.float32), labels[:, None], axis=-1)
-    return -jnp.mean(jnp.log(jnp.maximum(p, jnp.finfo(jnp.float32).tiny)))
-
-
-def squared_loss(outputs: Any) -> jax.Array:
-    """Mean squared output (MSE against a zero target), averaged over every output array."""
-    leaves = jax.tree.leaves(outputs)
-    return sum(jnp.mean(jnp.square(y.astype(jnp.float32))) for y in leaves) / len(leaves)
+    """The optax transformation ``symconv bench --train`` and ``train_cost`` share."""
+    return optimizer(kind, learning_rate)
 
 
 def forward_fn(graphdef) -> Callable:
