@@ -180,7 +180,11 @@ class Walker:
         else:
             self.unknown[name] = self.unknown.get(name, 0) + 1
             got = self.all_global(deps, f"{name}, no rule", path)
-        if name in WINDOWED or name.startswith("reduce_window") or self.newly_global(deps, got):
+        moved = name == "reshape" and got is not None and deps[0] is not None and any(
+            isinstance(a, Tied) and isinstance(b, Tied) and a.paths != b.paths
+            for a, b in zip(deps[0], got))
+        if name in WINDOWED or name.startswith("reduce_window") or moved \
+                or self.newly_global(deps, got):
             self.rows.append(Row(path, name, self.dims(eqn.outvars[0]), got))
         return [got] * n_out
 

@@ -1,8 +1,9 @@
 r"""The measured receptive field of any NNX model: the support of
 $\partial y_u / \partial x$ for one output unit $u$.
 
-Everything is made so that no path cancels: every parameter $p \mapsto |p| + 0.01$ (inside the
-jitted function, so the model is compiled once, with the unit an argument), the input all ones,
+Everything is made so that no path cancels and nothing saturates: every parameter
+$p \mapsto |p| + 0.01$, biases 0 (inside the jitted function, so the model is compiled once,
+with the unit an argument), the input $10^{-3}$ everywhere (a tanh stays unsaturated),
 max pooling swapped for sum pooling at the jaxpr level (``reduce_window_max`` ->
 ``reduce_window_sum``, same window: the max routes the gradient to one pixel), batch norm as
 the model has it (build it in inference mode). The bounding box of the non-zero gradient along
@@ -55,6 +56,12 @@ def _eval(jaxpr: Any, consts: Sequence[Any], args: Sequence[Any]) -> list[Any]:
     return [read(v) for v in jaxpr.outvars]
 
 
+def _positive(path: Any, p: jax.Array) -> jax.Array:
+    """A bias -> 0, any other parameter -> ``|p| + 0.01``."""
+    last = str(getattr(path[-1], "key", path[-1])) if path else ""
+    return jnp.zeros_like(p) if last == "bias" else jnp.abs(p) + 0.01
+
+
 def unit_gradient(model: nnx.Module, shape: Sequence[int], output: int, out_axes: Sequence[int],
                   call: Callable[[nnx.Module, jax.Array], Any] | None = None
                   ) -> Callable[[np.ndarray], np.ndarray]:
@@ -64,7 +71,7 @@ def unit_gradient(model: nnx.Module, shape: Sequence[int], output: int, out_axes
     if not isinstance(model, nnx.Module):
         raise SymconvError(f"gradient support needs an nnx.Module, got {type(model).__name__}")
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
-    x = jnp.ones(tuple(int(v) for v in shape), jnp.float32)
+    x = jnp.full(tuple(int(v) for v in shape), 1e-3, jnp.float32)
     run = call or (lambda m, v: m(v))
 
     def forward(p, r, v):
@@ -75,7 +82,7 @@ def unit_gradient(model: nnx.Module, shape: Sequence[int], output: int, out_axes
     @jax.jit
     def grad(unit):
         def y(v):
-            p = jax.tree.map(lambda q: jnp.abs(q) + 0.01, params)
+            p = jax.tree_util.tree_map_with_path(_positive, params)
             flat = [*jax.tree.leaves((p, rest)), v]
             outs = _eval(closed.jaxpr, closed.consts, flat)
             target = outs[output]
