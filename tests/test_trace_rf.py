@@ -8,6 +8,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import pytest
+import sympy
 from flax import nnx
 
 from symconv.checks.trace.receptive import ReceptiveField, receptive_field
@@ -17,30 +18,33 @@ from symconv.errors import SymconvError
 
 
 def _units(rf: ReceptiveField, output: int, values: dict) -> list[tuple[int, ...]]:
-    """First, middle and last unit of each spatial output axis, at ``values``."""
-    shape = [int(jnp.asarray(0) + int(__import__("sympy").sympify(d).subs(
-        {rf.symbols[k]: v for k, v in values.items() if k in rf.symbols})))
-        for d in rf.output_shapes[output]]
+    """First, second, middle and last unit of each spatial output axis, at ``values`` (one
+    unit, ``()``, when the output has no spatial axis: a global field)."""
     axes = [rf.output_axis(output, a) for a in range(len(rf.spatial))]
-    n = [shape[a] for a in axes]
-    return [tuple(0 for _ in n), tuple(v // 2 for v in n), tuple(v - 1 for v in n),
-            tuple(min(1, v - 1) for v in n)]
+    if None in axes:
+        return [()]
+    subs = {rf.symbols[k]: v for k, v in values.items() if k in rf.symbols}
+    n = [int(sympy.sympify(rf.output_shapes[output][a]).subs(subs)) for a in axes]
+    return [tuple(0 for _ in n), tuple(min(1, v - 1) for v in n), tuple(v // 2 for v in n),
+            tuple(v - 1 for v in n)]
 
 
 def verify(model: nnx.Module, text: str, sizes: list[dict], output: int = 0, call=None
            ) -> ReceptiveField:
-    """The closed form (traced once on ``text``) equals the gradient support at every size."""
+    """The closed form (traced once on ``text``) equals the gradient support at every size,
+    for units at both borders and in the middle (a global field: the whole input)."""
     fn = model if call is None else (lambda x: call(model, x))
     rf = receptive_field(fn, text)
     axes = [rf.output_axis(output, a) for a in range(len(rf.spatial))]
+    axes = [] if None in axes else axes
     for values in sizes:
-        shape = tuple(int(__import__("sympy").sympify(d).subs(
-            {rf.symbols[k]: v for k, v in values.items() if k in rf.symbols}))
-            for d in rf.input_shape)
+        subs = {rf.symbols[k]: v for k, v in values.items() if k in rf.symbols}
+        shape = tuple(int(sympy.sympify(d).subs(subs)) for d in rf.input_shape)
         grad = unit_gradient(model, shape, output, axes, call)
         for unit in _units(rf, output, values):
             got = support(grad(unit), rf.spatial)
-            want = [rf.clipped(output, a, unit[a], values) for a in range(len(rf.spatial))]
+            want = [rf.clipped(output, a, unit[a] if unit else 0, values)
+                    for a in range(len(rf.spatial))]
             assert got == want, (values, unit, got, want)
     return rf
 
@@ -110,3 +114,96 @@ def test_errors():
         receptive_field(lambda x: x, "1, H, W, 3", spatial=(7,))
     with pytest.raises(SymconvError, match="output 3 out of range"):
         receptive_field(lambda x: x, "1, H, W, 3").axes(3)
+
+
+class Resize(nnx.Module):
+    """conv, resize x2 (nearest or linear), conv: an upsampling decoder in miniature."""
+
+    def __init__(self, method: str, rngs: nnx.Rngs):
+        self.method = method
+        self.a = nnx.Conv(1, 2, (3, 3), strides=(2, 2), rngs=rngs)
+        self.b = nnx.Conv(2, 2, (3, 3), rngs=rngs)
+
+    def __call__(self, x):
+        y = self.a(x)
+        b, h, w, c = y.shape
+        return self.b(jax.image.resize(y, (b, 2 * h, 2 * w, c), self.method))
+
+
+@pytest.mark.parametrize("method", ["nearest", "linear"])
+def test_resize(method):
+    rf = verify(Resize(method, nnx.Rngs(0)), "1, 2*h, 2*w, 1",
+                [{"h": 8, "w": 8}, {"h": 9, "w": 13}])
+    assert all(a.jump == 1 for a in rf.axes(0))
+    assert rf.layers[1].op == "resize"
+
+
+def test_unet_small():
+    from symconv.algebra.nets.unet import UNetGraph
+    from symconv.models.unet import UNet
+
+    model = UNet(UNetGraph(base=2, depth=2), rngs=nnx.Rngs(0))
+    for h, w in ((60, 60), (76, 68)):  # the crops of the skips need concrete sizes (a gather)
+        rf = verify(model, f"1, {h}, {w}, 1", [{}])
+        assert [a.jump for a in rf.axes(0)] == [1, 1]
+
+
+def _registry(name: str, hw: tuple[int, int]) -> nnx.Module:
+    from symconv.models.registry import MODELS
+
+    return MODELS[name].build(hw)
+
+
+def test_espcn_pixel_shuffle():
+    rf = verify(_registry("espcn", (20, 20)), "1, H, W, 1", [{"H": 20, "W": 20},
+                                                             {"H": 17, "W": 23}])
+    assert [(a.size, a.jump) for a in rf.axes(0)] == [(9, sympy.Rational(1, 3))] * 2
+
+
+def test_global_average_pooling():
+    rf = verify(_registry("assignment-gap", (32, 32)), "1, H, W, 3",
+                [{"H": 32, "W": 32}, {"H": 40, "W": 24}])
+    assert "reduce_sum" in str(rf.axes(0)[0])
+
+
+def _trunk(model, x):
+    """ResNet up to its global pooling."""
+    x = nnx.max_pool(jax.nn.relu(model.bn1(model.conv1(x))), (3, 3), (2, 2), ((1, 1), (1, 1)))
+    for block in model.blocks:
+        x = block(x)
+    return x
+
+
+@pytest.mark.slow
+def test_resnet18():
+    model = _registry("resnet18", (64, 64))
+    verify(model, "1, H, W, 3", [{"H": 64, "W": 64}, {"H": 48, "W": 80}])
+    rf = verify(model, "1, H, W, 3", [{"H": 64, "W": 64}, {"H": 96, "W": 64}],
+                call=lambda m, x: _trunk(m, x))
+    assert [(a.size, a.jump) for a in rf.axes(0)] == [(435, 32), (435, 32)]
+
+
+@pytest.mark.slow
+def test_unet_paper():
+    from symconv.algebra.nets.unet import UNetGraph
+    from symconv.models.unet import UNet
+
+    model = UNet(UNetGraph(base=2), rngs=nnx.Rngs(0))
+    for h, w in ((188, 188), (204, 220)):
+        verify(model, f"1, {h}, {w}, 1", [{}])
+
+
+@pytest.mark.slow
+def test_densenet121():
+    model = _registry("densenet121", (64, 64))
+    verify(model, "1, H, W, 3", [{"H": 64, "W": 64}, {"H": 96, "W": 64}])
+    verify(model, "1, H, W, 3", [{"H": 64, "W": 64}, {"H": 96, "W": 64}],
+           call=lambda m, x: m.features(x))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("head", [0, 1, 2])
+def test_yolov3_heads(head):
+    rf = verify(_registry("yolov3", (64, 64)), "1, H, W, 3",
+                [{"H": 64, "W": 64}, {"H": 96, "W": 64}], output=head)
+    assert rf.axes(head)[0].jump == [32, 16, 8][head]
