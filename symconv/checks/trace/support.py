@@ -2,8 +2,9 @@ r"""The measured receptive field of any NNX model: the support of
 $\partial y_u / \partial x$ for one output unit $u$.
 
 Everything is made so that no path cancels and nothing saturates: every parameter
-$p \mapsto |p| + 0.01$, biases 0 (inside the jitted function, so the model is compiled once,
-with the unit an argument), the input $10^{-3}$ everywhere (a tanh stays unsaturated),
+$p \mapsto |p| + 0.01$ (a kernel normalised to sum 1 per output), biases 0 (inside the
+jitted function, so the model is compiled once, with the unit an argument), the input
+$10^{-3}$ everywhere (a tanh stays unsaturated),
 max pooling swapped for sum pooling at the jaxpr level (``reduce_window_max`` ->
 ``reduce_window_sum``, same window: the max routes the gradient to one pixel), batch norm as
 the model has it (build it in inference mode). The bounding box of the non-zero gradient along
@@ -57,9 +58,16 @@ def _eval(jaxpr: Any, consts: Sequence[Any], args: Sequence[Any]) -> list[Any]:
 
 
 def _positive(path: Any, p: jax.Array) -> jax.Array:
-    """A bias -> 0, any other parameter -> ``|p| + 0.01``."""
+    """A bias -> 0, any other parameter -> ``|p| + 0.01``; a kernel (2-D or more) then divided
+    by its sum over each output's inputs (all axes but the last), so that each layer averages:
+    nothing overflows through a deep network, and no softmax or tanh saturates."""
     last = str(getattr(path[-1], "key", path[-1])) if path else ""
-    return jnp.zeros_like(p) if last == "bias" else jnp.abs(p) + 0.01
+    if last == "bias":
+        return jnp.zeros_like(p)
+    q = jnp.abs(p) + 0.01
+    if q.ndim >= 2:
+        q = q / q.sum(axis=tuple(range(q.ndim - 1)), keepdims=True)
+    return q
 
 
 def unit_gradient(model: nnx.Module, shape: Sequence[int], output: int, out_axes: Sequence[int],
