@@ -207,3 +207,40 @@ def test_yolov3_heads(head):
     rf = verify(_registry("yolov3", (64, 64)), "1, H, W, 3",
                 [{"H": 64, "W": 64}, {"H": 96, "W": 64}], output=head)
     assert rf.axes(head)[0].jump == [32, 16, 8][head]
+
+
+class Norm(nnx.Module):
+    def __init__(self, train: bool, rngs: nnx.Rngs):
+        self.conv = nnx.Conv(3, 4, (3, 3), rngs=rngs)
+        self.norm = nnx.BatchNorm(4, use_running_average=not train, rngs=rngs)
+
+    def __call__(self, x):
+        return self.norm(self.conv(x))
+
+
+def test_batch_norm_training_is_global():
+    assert [a.size for a in receptive_field(Norm(False, nnx.Rngs(0)), "B, H, W, 3").axes(0)] \
+        == [3, 3]
+    axes = receptive_field(Norm(True, nnx.Rngs(0)), "B, H, W, 3").axes(0)
+    assert all(isinstance(a, Global) and a.path == "norm" for a in axes)
+
+
+def test_cli_rf(tmp_path, capsys):
+    import json
+
+    from symconv.tools.cli import main
+
+    assert main(["rf", "assignment", "--input", "1,128,128,3", "--format", "plain"]) == 0
+    text = capsys.readouterr().out
+    assert "29 | 8 | 0" in text and "global (dot_general in fc)" in text
+    plot = tmp_path / "rf.png"
+    assert main(["rf", "espcn", "--input", "1,H,W,1", "--format", "json",
+                 "--plot", str(plot)]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["outputs"][0]["axes"][0] == {"size": "9", "jump": "1/3", "offset": "0",
+                                            "phase_dependent": False}
+    assert plot.stat().st_size > 0
+    assert main(["rf", "assignment", "--input", "1,H,W,3"]) == 2
+    assert "concrete sizes" in capsys.readouterr().err
+    assert main(["rf", "assignment"]) == 2  # the default input 1,H,W,3: same message
+    assert main(["rf", "no.such:model"]) == 2
