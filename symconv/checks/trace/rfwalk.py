@@ -41,6 +41,7 @@ from jax.extend import core as jax_core
 from symconv.algebra.receptive import Window
 from symconv.checks.trace.fields import Paths
 from symconv.checks.trace.liveness import LOOPS, inner_jaxpr
+from symconv.checks.trace.rfgather import as_slice, fold
 from symconv.checks.trace.rules import Shapes
 
 
@@ -72,7 +73,7 @@ REDUCE = {"reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and",
           "reduce_xor", "argmax", "argmin", "reduce_precision_sum"}
 CUMULATIVE = {"cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"}
 WINDOWED = {"conv_general_dilated", "reduce_window_sum", "reduce_window_max",
-            "reduce_window_min", "reduce_window", "pad", "slice", "resize"}
+            "reduce_window_min", "reduce_window", "pad", "slice", "resize", "gather"}
 
 
 @dataclass
@@ -132,6 +133,7 @@ class Walker:
         self.rows: list[Row] = []
         self.unknown: dict[str, int] = {}
         self.top = top
+        self.known: dict = {}  #: small constants (gather indices), :func:`.rfgather.fold`
 
     def walk(self, jaxpr: Any, ins: list[Deps], prefix: str = "") -> list[Deps]:
         env: dict[Any, Deps] = dict(zip(jaxpr.invars, ins))
@@ -142,6 +144,7 @@ class Walker:
         for eqn in jaxpr.eqns:
             deps = [read(v) for v in eqn.invars]
             if all(d is None for d in deps):
+                fold(eqn, self.known, self.shapes.dim)
                 continue
             scopes = [p for p in str(eqn.source_info.name_stack).split("/") if _SCOPE.fullmatch(p)]
             path = scopes[-1] if scopes else prefix
@@ -257,6 +260,12 @@ class Walker:
         where = {k: (k, Window(1, s, 1, -self.shapes.dim(b)))
                  for k, (b, s) in enumerate(zip(eqn.params["start_indices"], strides))}
         return self.windows(deps[0], where)
+
+    def r_gather(self, eqn: Any, deps: list[Deps], path: str) -> Deps:
+        starts = as_slice(eqn, self.known) if deps[1] is None else None
+        if starts is None:
+            return self.all_global(deps, "gather", path)
+        return self.windows(deps[0], {k: (k, Window(1, 1, 1, -b)) for k, b in starts.items()})
 
     def resize(self, eqn: Any, deps: Deps, path: str) -> Deps:
         inner = eqn.params["jaxpr"].jaxpr
