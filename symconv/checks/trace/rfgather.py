@@ -52,9 +52,9 @@ def fold(eqn: Any, known: dict, dim: Callable[[Any], Any]) -> None:
         else:
             return
     for v in eqn.outvars:
-        shape = getattr(v.aval, "shape", None)
+        shape, dtype = getattr(v.aval, "shape", None), getattr(v.aval, "dtype", None)
         if shape is None or not all(isinstance(d, int) for d in shape) \
-                or int(np.prod(shape)) > MAX_FOLDED:
+                or int(np.prod(shape)) > MAX_FOLDED or not _integer(dtype):
             return
     if any(k in eqn.params for k in ("jaxpr", "call_jaxpr", "branches")):
         return
@@ -67,11 +67,19 @@ def fold(eqn: Any, known: dict, dim: Callable[[Any], Any]) -> None:
         return
     try:
         got = eqn.primitive.bind(*vals, **eqn.params)
+        outs = got if eqn.primitive.multiple_results else [got]
+        for v, x in zip(eqn.outvars, outs):
+            known[v] = np.asarray(x)
     except Exception:  # a primitive that will not run eagerly: not a constant then
         return
-    outs = got if eqn.primitive.multiple_results else [got]
-    for v, x in zip(eqn.outvars, outs):
-        known[v] = np.asarray(x)
+
+
+def _integer(dtype: Any) -> bool:
+    """Index arrays only (integers): never floats, random keys or other extended dtypes."""
+    try:
+        return np.issubdtype(np.dtype(dtype), np.integer)
+    except TypeError:
+        return False
 
 
 def as_slice(eqn: Any, known: dict) -> dict[int, int] | None:
