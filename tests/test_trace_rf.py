@@ -256,3 +256,20 @@ def test_cli_rf(tmp_path, capsys):
     assert "concrete sizes" in capsys.readouterr().err
     assert main(["rf", "assignment"]) == 2  # the default input 1,H,W,3: same message
     assert main(["rf", "no.such:model"]) == 2
+
+
+def test_linen_and_function():
+    from flax import linen as nn
+
+    class Net(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            x = nn.Conv(4, (3, 3), strides=(2, 2), kernel_dilation=(1, 1))(x)
+            return nn.Conv(4, (3, 3), kernel_dilation=(2, 2), name="dilated")(x)
+
+    rf = receptive_field(Net(), "1, H, W, 3")
+    assert [(a.size, a.jump) for a in rf.axes(0)] == [(11, 2)] * 2  # 3 + 2*2*2
+    assert [layer.path for layer in rf.layers] == ["Conv_0", "dilated"]
+    pooled = receptive_field(lambda x: nnx.max_pool(x, (2, 2), (2, 2)), "1, H, W, 3")
+    assert [(a.size, a.jump, a.offset) for a in pooled.axes(0)] == [
+        (2, 2, sympy.Rational(1, 2))] * 2
