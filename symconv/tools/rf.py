@@ -39,7 +39,8 @@ class RFReport:
             "spatial_axes": list(rf.spatial), "complete": rf.complete,
             "unknown_primitives": rf.unknown,
             "outputs": [{"shape": [to_text(d) for d in shape],
-                         "axes": [_axis_dict(a) for a in rf.axes(k)]}
+                         "axes": [_axis_dict(a) for a in rf.axes(k)],
+                         "unit0_clipped": _border(rf, k) or None}
                         for k, shape in enumerate(rf.output_shapes)],
             "layers": [{"depth": i, "path": layer.path, "op": layer.op,
                         "shape": [to_text(d) for d in layer.shape],
@@ -107,6 +108,9 @@ def render_rf(report: RFReport, fmt: str = "table") -> str:
     for k in range(len(rf.outputs)):
         cells = ", ".join(f"{n}: {_cell(a, unicode)}" for n, a in zip(names, rf.axes(k)))
         lines.append(f"output {k} {to_text(list(rf.output_shapes[k]))}: {cells}")
+        border = _border(rf, k)
+        if border:
+            lines.append(f"  clipped at the border, its unit 0 reads {border}")
     if any(isinstance(a, Summary) and a.phased for layer in rf.layers for a in layer.axes):
         lines.append(f"{PHASED} the field depends on the output's phase (after upsampling): "
                      f"the largest over phases")
@@ -115,6 +119,16 @@ def render_rf(report: RFReport, fmt: str = "table") -> str:
     if rf.unknown:
         lines.append(f"no rule for {sorted(rf.unknown)}: fields through them are global")
     return "\n".join(lines)
+
+
+def _border(rf: ReceptiveField, output: int) -> str:
+    """Unit 0's field clipped to the input, per axis, where the input's sizes are numbers."""
+    if not all(isinstance(rf.input_shape[a], int) for a in rf.spatial) or not all(
+            isinstance(a, Summary) for a in rf.axes(output)):
+        return ""
+    spans = [rf.clipped(output, k, 0) for k in range(len(rf.spatial))]
+    return ", ".join("nothing (padding)" if s is None else f"pixels {s[0]}..{s[1]}"
+                     for s in spans)
 
 
 def _aligned(columns: list[str], rows: list[list[str]]) -> str:

@@ -12,7 +12,8 @@ array's axes (position $t$ there reads the input pixels of ``paths.interval(t)``
 - ``reduce_window*`` (pooling): the same with ``window_dimensions``, ``window_strides``,
   ``padding``, ``base_dilation`` ($u$), ``window_dilation`` ($D$);
 - ``pad`` $(l, h, i)$: a one-tap window with $P = l$ (negative: a crop) and $u = i + 1$;
-  ``slice`` (start $b$, stride $s$): $P = -b$, $S = s$;
+  ``slice`` (start $b$, stride $s$): $P = -b$, $S = s$; a ``gather`` that is a slice with
+  starts computed from sizes (:mod:`.rfgather`) the same;
 - ``reshape``: merging a spatial axis with the axes inside it (sizes multiplying to $u$) is a
   repetition, $u$ pixels per input pixel (nearest upsampling, depth-to-space: $j' = j/u$);
   splitting it into (outer, inner $= s$) is a window $K = S = s$ on the outer axis
