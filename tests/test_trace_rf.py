@@ -88,6 +88,13 @@ def test_assignment_conv3_is_29():
     whole = receptive_field(model, "1, 64, 64, 3")
     assert [str(a) for a in whole.axes(0)] == ["global (dot_general in fc)"] * 2
     assert [layer.axes[0].size for layer in whole.layers[:3]] == [5, 13, 29]
+    from symconv.algebra.nets.assignment import assignment_stack
+
+    stack = assignment_stack(AssignmentConfig.standard().at(64, 64))  # the algebra's chain
+    fields = dict(zip(stack.names, stack.fields((64, 64, 3))))
+    assert [(f.size, f.jump, f.start) for f, _ in (fields[f"conv{i}"] for i in (1, 2, 3))] == [
+        (layer.axes[0].size, layer.axes[0].jump, layer.axes[0].offset)
+        for layer in whole.layers[:3]]
 
 
 class Attention(nnx.Module):
