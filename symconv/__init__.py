@@ -32,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "pointwise_conv2d": "symconv.algebra",
     "PixelShuffle": "symconv.algebra",
     "derive": "symconv.report.derive:derive",
+    "receptive_field": "symconv.checks.trace.receptive:receptive_field",
     "SymconvError": "symconv.errors",
     "Check": "symconv.report.proof",
     "Claim": "symconv.report.proof",

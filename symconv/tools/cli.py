@@ -98,6 +98,18 @@ def _bench(a: argparse.Namespace) -> Output:
     return render_bench(result, a.format), 0
 
 
+def _rf(a: argparse.Namespace) -> Output:
+    from symconv.checks.trace.inputs import parse_kwargs
+    from symconv.tools.rf import plot_rf, render_rf, rf_report
+
+    report = rf_report(a.model, a.input or "1,H,W,3", args=parse_kwargs(a.args, "--args") or None,
+                       call=parse_kwargs(a.call, "--call") or None,
+                       constraints=tuple(a.constraint or ()))
+    if a.plot:
+        _stderr(f"wrote {plot_rf(report, a.plot)}")
+    return render_rf(report, a.format), 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symconv", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -185,6 +197,21 @@ def build_parser() -> argparse.ArgumentParser:
                        "YNNPACK fusions off, which were slower here)")
     bench.add_argument("--format", choices=("table", "json"), default="table")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    rf = sub.add_parser("rf", help="closed-form receptive field of a model, per layer and output")
+    rf.add_argument("model", help="a built-in model name (see `symconv models`) or "
+                    "package.module:factory returning an nnx.Module or a flax.linen.Module")
+    rf.add_argument("--input", help="input shape, e.g. 1,H,W,3 (the default) or B,T,C; the "
+                    "spatial axes are all but the first and the last")
+    rf.add_argument("--constraint", action="append",
+                    help="a constraint on the symbols, e.g. 'H >= 32' (repeatable)")
+    rf.add_argument("--call", help="keyword arguments of the call, literals only, e.g. "
+                    "train=False")
+    rf.add_argument("--args", help="keyword arguments of package.module:factory, literals "
+                    "only; a bare name is a dimension")
+    rf.add_argument("--format", choices=("table", "plain", "json"), default="table")
+    rf.add_argument("--plot", metavar="FILE", help="also save field size against depth "
+                    "(matplotlib; PNG, SVG or PDF by the suffix)")
+    rf.set_defaults(func=_rf)
     for command, func in ((prove, _prove), (cost, _cost), (derive, _derive), (bench, _bench)):
         command.set_defaults(func=func)
     return parser

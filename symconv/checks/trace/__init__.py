@@ -48,6 +48,7 @@ from symconv.checks.trace import inputs as inp
 from symconv.checks.trace import models
 from symconv.checks.trace.inputs import Dim as Dim
 from symconv.checks.trace.inputs import InputSpec as InputSpec
+from symconv.checks.trace.receptive import receptive_field as receptive_field
 from symconv.checks.trace.result import LoopCost as LoopCost
 from symconv.checks.trace.result import ModuleCost as ModuleCost
 from symconv.checks.trace.result import OpCost as OpCost
