@@ -446,3 +446,23 @@ def test_parameter_gradient_against_xla(stride):
         result = trace(step, shape)
         assert result.complete
         assert (result.total(), result.total("transcendentals")) == xla_cost(step, spec(shape))
+
+
+def test_prng_key_state_at_the_boundary_is_xla_minus_one():
+    """An NNX model with random state (dropout in training mode) takes its key as an argument;
+    XLA counts the key's sharding constraint as -1 FLOP: ``xla_total`` is XLA's figure, the
+    true total the equations' sum, one more."""
+    class Drop(nnx.Module):
+        def __init__(self, rngs):
+            self.fc = nnx.Linear(8, 16, rngs=rngs)
+            self.drop = nnx.Dropout(0.5, rngs=rngs)
+
+        def __call__(self, x):
+            return self.drop(self.fc(x))
+
+    model = Drop(nnx.Rngs(0))
+    result = trace(model, "B, 8")
+    assert result.complete and result.key_constraints == 1
+    for b in (1, 3):
+        assert result.at({"B": b}, figure="xla") == xla.cost(model, (b, 8))["flops"]
+        assert result.at({"B": b}) == result.at({"B": b}, figure="xla") + 1

@@ -53,6 +53,7 @@ from symconv.checks.trace.result import LoopCost as LoopCost
 from symconv.checks.trace.result import ModuleCost as ModuleCost
 from symconv.checks.trace.result import OpCost as OpCost
 from symconv.checks.trace.result import TraceResult as TraceResult
+from symconv.checks.trace.rng import key_constraints
 from symconv.checks.trace.rules import CALLS as CALLS
 from symconv.checks.trace.rules import ELEMENTWISE as ELEMENTWISE
 from symconv.checks.trace.rules import FREE as FREE
@@ -113,7 +114,8 @@ def trace(model: Any, input_shape: str | Sequence | None = None, dtype: Any = jn
                        tuple(dim_to_sympy(d, symbols) for d in shapes_in[0]), out_shape,
                        tuple(shapes.conds.items), tuple(walker.loops),
                        tuple((sp_.name, tuple(dim_to_sympy(d, symbols) for d in sh))
-                             for sp_, sh in zip(specs, shapes_in)))
+                             for sp_, sh in zip(specs, shapes_in)),
+                       key_constraints(closed.jaxpr))
 
 
 def lowered_cost(model: Any, inputs: Sequence[Any], kwargs: Mapping[str, Any] | None = None,

@@ -96,6 +96,8 @@ class TraceResult:
     conditions: tuple = ()
     loops: tuple[LoopCost, ...] = ()
     inputs: tuple = ()  #: (name or None, shape) of every input, in order
+    #: PRNG keys at the function's boundary, each $-1$ FLOP in XLA's count (:mod:`.rng`)
+    key_constraints: int = 0
 
     @property
     def complete(self) -> bool:
@@ -108,8 +110,11 @@ class TraceResult:
 
     def xla_total(self, attr: str = "flops"):
         """What XLA's ``cost_analysis`` reports: :meth:`total` with every loop charged once
-        (its :attr:`LoopCost.xla` figure instead of its true count)."""
+        (its :attr:`LoopCost.xla` figure instead of its true count) and, for FLOPs, one less per
+        PRNG key at the function's boundary (:attr:`key_constraints`)."""
         gap = [lp.true(attr) - lp.xla[QUANTITIES.index(attr)] for lp in self.loops]
+        if attr == "flops" and self.key_constraints:
+            gap.append(self.key_constraints)
         return out(sp.expand(self.total(attr) - sp.Add(*gap))) if gap else self.total(attr)
 
     def payload(self, attr: str = "flops"):

@@ -24,7 +24,9 @@ function of its ``uint32`` data; a key returned from ``jax.random.key(1)`` 1 aga
 ``key_data``; an unread key argument is pruned and costs nothing). So an NNX model with
 ``nnx.Rngs`` state passed in (``nnx.Dropout`` in training mode) or a function taking or
 returning a key counts one FLOP less per such argument or output than the sum of its
-equations; the tracer prices equations and does not model it. Batched
+equations. These constraints are no work: the tracer's true count leaves them out, and
+:func:`key_constraints` counts them so that XLA's figure (``TraceResult.xla_total``) is
+reproduced. Batched
 keys for ``random_bits``, ``random_split`` and ``threefry2x32``, 64-bit draws and other PRNG
 implementations have no rule (reported unknown).
 """
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import sympy as sp
 
 from symconv.algebra.arith import out
@@ -83,3 +86,16 @@ def rng(eqn, shapes) -> tuple[Any, int, int, int]:
         raise Unpriced(f"random_bits (bit_width={width})")
     narrow = n if width < 32 else 0
     return out(sp.expand((27 + 2 * r) * n + 11 + unit + narrow)), 0, 0, 0
+
+
+def key_constraints(jaxpr: Any, returned: int | None = None) -> int:
+    """Sharding constraints on PRNG keys at a jitted function's boundary, which XLA's cost
+    analysis counts as $-1$ FLOP each: every key-typed argument that an equation or an output
+    reads, and every key-typed output among the first ``returned`` (all when None)."""
+    def is_key(v) -> bool:
+        return jax.dtypes.issubdtype(v.aval.dtype, jax.dtypes.prng_key)
+
+    outs = [v for v in jaxpr.outvars[:returned] if not hasattr(v, "val")]  # literals: no var
+    used = {v for e in jaxpr.eqns for v in e.invars if not hasattr(v, "val")} | set(outs)
+    return (sum(1 for v in jaxpr.invars if is_key(v) and v in used)
+            + sum(1 for v in outs if is_key(v)))

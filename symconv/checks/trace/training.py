@@ -56,6 +56,7 @@ from symconv.checks.dims import dim_to_sympy
 from symconv.checks.trace import inputs as inp
 from symconv.checks.trace import models
 from symconv.checks.trace.result import OpCost, TraceResult
+from symconv.checks.trace.rng import key_constraints
 from symconv.checks.trace.rules import Shapes, Unpriced
 from symconv.checks.trace.steps import OPTIMIZERS, SHARED, _module_of, setup
 from symconv.checks.trace.walker import Walker, scope_path
@@ -197,20 +198,8 @@ def train_cost(model: Any, input_shape: str | Sequence, *, loss: str | Callable 
               + "".join(f"; {c}" for c in shapes.conds.items))
     return TrainCost(result, tuple(parts), optimizer,
                      loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
-                     domain, _key_constraints(closed.jaxpr, sum(
+                     domain, key_constraints(closed.jaxpr, sum(
                          len(jax.tree.leaves(t)) for t in tree[:2])))
-
-
-def _key_constraints(jaxpr: Any, returned: int) -> int:
-    """PRNG keys crossing the jit boundary of the step: each key argument used, each key among
-    the first ``returned`` outputs (the step's own: new state and loss)."""
-    def key(v) -> bool:
-        return jax.dtypes.issubdtype(v.aval.dtype, jax.dtypes.prng_key)
-
-    outs = _vars(jaxpr.outvars[:returned])
-    used = {v for e in jaxpr.eqns for v in _vars(e.invars)} | set(outs)
-    return (sum(1 for v in jaxpr.invars if key(v) and v in used)
-            + sum(1 for v in outs if key(v)))
 
 
 def _jaxpr(fn: Callable, args: tuple, spec: inp.InputSpec) -> tuple[Any, Any]:
