@@ -275,3 +275,5 @@ def test_every_model_trains(name):
     r = B.bench(name, 2, hw, train=True, steps=1, warmup=0, devices=1, progress=False,
                 compiler_options=FAST_COMPILE)
     assert r.images_per_s > 0 and r.flops_per_step > 0
+    # the numerator is the closed form of the training step, checked against the lowered step
+    assert r.flops_per_step == r.algebra_flops and "DISAGREES" not in r.flops_check, r.flops_check
