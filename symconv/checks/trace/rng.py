@@ -40,6 +40,7 @@ import sympy as sp
 
 from symconv.algebra.arith import out
 from symconv.checks.trace.errors import Unpriced
+from symconv.checks.trace.liveness import live_vars
 
 RNG = {"random_bits", "random_split", "random_fold_in", "random_seed", "threefry2x32"}
 RNG_FREE = {"random_wrap", "random_unwrap"}
@@ -90,12 +91,12 @@ def rng(eqn, shapes) -> tuple[Any, int, int, int]:
 
 def key_constraints(jaxpr: Any, returned: int | None = None) -> int:
     """Sharding constraints on PRNG keys at a jitted function's boundary, which XLA's cost
-    analysis counts as $-1$ FLOP each: every key-typed argument that an equation or an output
+    analysis counts as $-1$ FLOP each: every key-typed argument that a live equation or an output
     reads, and every key-typed output among the first ``returned`` (all when None)."""
     def is_key(v) -> bool:
         return jax.dtypes.issubdtype(v.aval.dtype, jax.dtypes.prng_key)
 
     outs = [v for v in jaxpr.outvars[:returned] if not hasattr(v, "val")]  # literals: no var
-    used = {v for e in jaxpr.eqns for v in e.invars if not hasattr(v, "val")} | set(outs)
+    _, used = live_vars(jaxpr)  # a key that only dead work reads (a loop too) is pruned
     return (sum(1 for v in jaxpr.invars if is_key(v) and v in used)
             + sum(1 for v in outs if is_key(v)))
