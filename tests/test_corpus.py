@@ -21,10 +21,6 @@ from symconv.checks import xla
 
 #: model -> why the tracer does not agree yet (class of issue #16; tracer minus reference)
 DISAGREE = {
-    "flax_vae": "not yet explained: the reparameterisation noise is drawn from a key the "
-                "model holds; the tracer is 1 FLOP above both the per-equation reference and "
-                "XLA (1,632,376 vs 1,632,375 at B=1; 8,162,032 vs 8,162,031 at B=5), and no key "
-                "is counted at the function's boundary (key_constraints 0)",
 }
 #: model -> why the per-equation reference is not XLA's whole-function figure yet
 REFERENCE_DISAGREES = {

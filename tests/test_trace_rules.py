@@ -466,3 +466,45 @@ def test_prng_key_state_at_the_boundary_is_xla_minus_one():
     for b in (1, 3):
         assert result.at({"B": b}, figure="xla") == xla.cost(model, (b, 8))["flops"]
         assert result.at({"B": b}) == result.at({"B": b}, figure="xla") + 1
+
+
+def test_key_made_while_building_abstractly_is_lifted_to_an_argument():
+    """A model built under ``nnx.eval_shape`` (as ``symconv cost`` builds a factory) that keeps
+    a key it made while building holds a tracer; ``jax.jit`` lifts it into an argument under a
+    sharding constraint (-1 in XLA's count). A concrete key is inlined and costs nothing."""
+    class Noisy(nnx.Module):
+        def __init__(self, key):
+            self.fc = nnx.Linear(8, 16, rngs=nnx.Rngs(0))
+            self.noise = lambda shape: jax.random.normal(key, shape)  # static: a callable
+
+        def __call__(self, x):
+            return self.fc(x) + self.noise((x.shape[0], 16))
+
+    lifted = xla.abstract(lambda: Noisy(jax.random.key(2)))
+    concrete_key = jax.random.key(2)
+    inlined = xla.abstract(lambda: Noisy(concrete_key))
+    for model, constraints in ((lifted, 1), (inlined, 0)):
+        result = trace(model, "B, 8")
+        assert result.complete and result.key_constraints == constraints
+        for b in (1, 3):
+            assert result.at({"B": b}, figure="xla") == xla.cost(model, (b, 8))["flops"]
+            assert result.at({"B": b}) == result.at({"B": b}, figure="xla") + constraints
+
+
+def test_static_slice_on_a_symbolic_batch_and_its_gradient_are_free():
+    """``x[:, 2:18, 2:18]`` with a symbolic batch is a gather and its gradient a scatter-add into
+    zeros; at every concrete batch JAX writes slice and pad, which XLA counts as free: the
+    closed form in B equals XLA's count of the concrete program. A ``.at[...].add`` the user
+    writes is a scatter-add at concrete sizes too, and is counted."""
+    def grad_of_crop(x):
+        return jax.grad(lambda x: jnp.sum(x[:, 2:18, 2:18, :] ** 2))(x)
+
+    def add_window(x):
+        return jnp.zeros_like(x).at[:, 2:18, 2:18, :].add(x[:, :16, :16, :] * 2)
+
+    for f in (grad_of_crop, add_window):
+        result = trace(f, "B, 20, 20, 3")
+        assert result.complete
+        for b in (1, 3):
+            assert (result.at({"B": b}), result.at({"B": b}, "transcendentals")) == xla_cost(
+                f, spec((b, 20, 20, 3))), (f.__name__, b)

@@ -84,6 +84,15 @@ class _CheapTracerErrors:
 _cheap_tracer_errors = _CheapTracerErrors()
 
 
+def cheap_tracer_errors() -> Any:
+    """A context in which JAX's tracer error provenance is switched off
+    (:class:`_CheapTracerErrors`): for a trace whose errors are reported in one line anyway.
+    Batch norm in training mode writes its statistics through ``Variable.set_value``, which
+    probes ``sharding``; measured in one run on this install, DenseNet-121 at 224 x 224:
+    ``train_cost`` 20.0 s without, 10.1 s with; lowering its step 10.6 s and 4.8 s."""
+    return _cheap_tracer_errors()
+
+
 def abstract(module_factory: Callable[[], nnx.Module]) -> nnx.Module:
     """Build a module abstractly (``nnx.eval_shape``): parameters are shapes, no memory.
 

@@ -34,6 +34,14 @@ class ModelEntry:
     default_hw: tuple[int, int]
     channels: int = 3
 
+    def is_classifier(self, hw: tuple[int, int]) -> bool:
+        """A classifier's algebra is a ``Stack`` ending in softmax (its output: probabilities);
+        its training step takes integer labels (softmax cross-entropy)."""
+        from symconv.algebra import Softmax, Stack
+
+        algebra = self.algebra(hw)
+        return isinstance(algebra, Stack) and isinstance(algebra.layers[-1], Softmax)
+
 
 def _rngs() -> Any:
     from flax import nnx

@@ -42,7 +42,7 @@ from flax import linen as nn
 from flax import nnx
 
 from symconv.algebra.arith import out
-from symconv.checks import selfcheck
+from symconv.checks import selfcheck, xla
 from symconv.checks.dims import dim_to_sympy
 from symconv.checks.trace import inputs as inp
 from symconv.checks.trace import models
@@ -115,7 +115,7 @@ def trace(model: Any, input_shape: str | Sequence | None = None, dtype: Any = jn
                        tuple(shapes.conds.items), tuple(walker.loops),
                        tuple((sp_.name, tuple(dim_to_sympy(d, symbols) for d in sh))
                              for sp_, sh in zip(specs, shapes_in)),
-                       key_constraints(closed.jaxpr))
+                       key_constraints(closed.jaxpr, consts=closed.consts))
 
 
 def lowered_cost(model: Any, inputs: Sequence[Any], kwargs: Mapping[str, Any] | None = None,
@@ -133,7 +133,8 @@ def lowered_cost(model: Any, inputs: Sequence[Any], kwargs: Mapping[str, Any] | 
     prepared = models.prepare(model, [a for a, s in zip(avals, specs) if s.name is None],
                               {s.name: a for a, s in zip(avals, specs) if s.name is not None},
                               kwargs or {})
-    lowered = jax.jit(prepared.fn).lower(*prepared.args)
+    with xla.cheap_tracer_errors():
+        lowered = jax.jit(prepared.fn).lower(*prepared.args)
     analysis = lowered.cost_analysis()
     if isinstance(analysis, (list, tuple)):  # older JAX: one dict per computation
         analysis = analysis[0] if analysis else {}
@@ -149,7 +150,8 @@ def _jaxpr(prepared: models.Prepared, specs: list) -> Any:
     shown = "; ".join((f"{s.name}=" if s.name else "") + (s.shape if isinstance(s.shape, str)
                       else ", ".join(map(str, s.shape))) for s in specs)
     try:
-        return jax.make_jaxpr(prepared.fn)(*prepared.args)
+        with xla.cheap_tracer_errors():  # errors are reported in one line below
+            return jax.make_jaxpr(prepared.fn)(*prepared.args)
     except models.NotArrays as e:
         got = type(e.value).__name__
         if isinstance(e.value, (nnx.Module, nn.Module)):

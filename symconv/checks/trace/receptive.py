@@ -31,6 +31,7 @@ from flax import linen as nn
 from flax import nnx
 
 from symconv.algebra.arith import Dim
+from symconv.checks import xla
 from symconv.checks.dims import dim_to_sympy
 from symconv.checks.trace import inputs as inp
 from symconv.checks.trace import models
@@ -170,7 +171,8 @@ def _collapse(rows: list[Row]) -> list[Row]:
 
 def _jaxpr(prepared: models.Prepared, spec: inp.InputSpec) -> Any:
     try:
-        return jax.make_jaxpr(prepared.fn)(*prepared.args)
+        with xla.cheap_tracer_errors():  # errors are reported in one line below
+            return jax.make_jaxpr(prepared.fn)(*prepared.args)
     except models.NotArrays as e:
         what = "a module (a factory?)" if isinstance(e.value, (nnx.Module, nn.Module)) \
             else type(e.value).__name__

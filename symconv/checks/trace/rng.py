@@ -33,6 +33,7 @@ implementations have no rule (reported unknown).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -89,14 +90,24 @@ def rng(eqn, shapes) -> tuple[Any, int, int, int]:
     return out(sp.expand((27 + 2 * r) * n + 11 + unit + narrow)), 0, 0, 0
 
 
-def key_constraints(jaxpr: Any, returned: int | None = None) -> int:
+def key_constraints(jaxpr: Any, returned: int | None = None,
+                    consts: Sequence[Any] = ()) -> int:
     """Sharding constraints on PRNG keys at a jitted function's boundary, which XLA's cost
     analysis counts as $-1$ FLOP each: every key-typed argument that a live equation or an output
-    reads, and every key-typed output among the first ``returned`` (all when None)."""
+    reads, and every key-typed output among the first ``returned`` (all when None).
+
+    A key-typed constant whose value is a tracer (``consts``, aligned with ``jaxpr.constvars``)
+    counts as an argument: ``jax.jit`` lifts a closed-over tracer into an argument of the lowered
+    function. A model built abstractly (``nnx.eval_shape``, as ``symconv cost`` builds a factory)
+    that keeps a key it made while building holds such a tracer (measured: the Flax VAE of the
+    corpus, its ``z_rng`` made in the factory, lowers with the key as ``%arg0`` under a sharding
+    constraint, 1 FLOP below the sum of its equations; a concrete key is inlined as a
+    constant and costs nothing)."""
     def is_key(v) -> bool:
         return jax.dtypes.issubdtype(v.aval.dtype, jax.dtypes.prng_key)
 
     outs = [v for v in jaxpr.outvars[:returned] if not hasattr(v, "val")]  # literals: no var
     _, used = live_vars(jaxpr)  # a key that only dead work reads (a loop too) is pruned
-    return (sum(1 for v in jaxpr.invars if is_key(v) and v in used)
+    lifted = [v for v, c in zip(jaxpr.constvars, consts) if isinstance(c, jax.core.Tracer)]
+    return (sum(1 for v in [*jaxpr.invars, *lifted] if is_key(v) and v in used)
             + sum(1 for v in outs if is_key(v)))

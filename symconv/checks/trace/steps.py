@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from symconv.checks import xla
 from symconv.checks.trace.scopes import module_scopes
 from symconv.errors import SymconvError
 
@@ -143,7 +144,7 @@ def setup(model: Any, x: Any, labels: Any, *, loss: str | Callable = "auto",
             m.train()
             return m, nnx.Optimizer(m, tx, wrt=nnx.Param)
 
-        built = nnx.eval_shape(make)
+        built = xla.abstract(make)
         if not jax.tree.leaves(nnx.state(built[0], nnx.Param)):
             raise SymconvError(f"{type(model).__name__} has no parameters (nnx.Param): there is "
                                f"nothing to train")
@@ -198,7 +199,8 @@ def lowered_flops(model: Any, batch_shape: Sequence[int], *, labels: bool = Fals
     y = jax.ShapeDtypeStruct((batch_shape[0],), jnp.int32) if labels else None
     step = setup(model, x, y, loss=loss, optimizer_kind=optimizer_kind, params=params,
                  scoped=False, parts=False)
-    lowered = jax.jit(step.fn).lower(*step.args)
+    with xla.cheap_tracer_errors():
+        lowered = jax.jit(step.fn).lower(*step.args)
     analysis = lowered.cost_analysis()
     if isinstance(analysis, (list, tuple)):  # older JAX: one dict per computation
         analysis = analysis[0] if analysis else {}

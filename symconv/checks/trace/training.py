@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import sympy as sp
 
 from symconv.algebra.arith import out
+from symconv.checks import xla
 from symconv.checks.dims import dim_to_sympy
 from symconv.checks.trace import inputs as inp
 from symconv.checks.trace import models
@@ -199,13 +200,14 @@ def train_cost(model: Any, input_shape: str | Sequence, *, loss: str | Callable 
     return TrainCost(result, tuple(parts), optimizer,
                      loss if isinstance(loss, str) else getattr(loss, "__name__", "custom"),
                      domain, key_constraints(closed.jaxpr, sum(
-                         len(jax.tree.leaves(t)) for t in tree[:2])))
+                         len(jax.tree.leaves(t)) for t in tree[:2]), closed.consts))
 
 
 def _jaxpr(fn: Callable, args: tuple, spec: inp.InputSpec) -> tuple[Any, Any]:
     shown = spec.shape if isinstance(spec.shape, str) else ", ".join(map(str, spec.shape))
     try:
-        return jax.make_jaxpr(fn, return_shape=True)(*args)
+        with xla.cheap_tracer_errors():  # errors are reported in one line below
+            return jax.make_jaxpr(fn, return_shape=True)(*args)
     except SymconvError:
         raise
     except Exception as e:

@@ -27,6 +27,7 @@ from jax.extend import core as jax_core
 from symconv.algebra.arith import out
 from symconv.checks.trace import loops
 from symconv.checks.trace.folding import PARTIAL, Constants, folds, is_identity
+from symconv.checks.trace.indexing import window_pad
 from symconv.checks.trace.liveness import LOOPS, inner_jaxpr, live_vars
 from symconv.checks.trace.result import QUANTITIES, OpCost
 from symconv.checks.trace.rules import FREE, Shapes, Unpriced, price
@@ -141,7 +142,9 @@ class Walker:
         if folded:
             known.fold(eqn)
             return
-        if name in FREE or is_identity(eqn, known):
+        if name in FREE or is_identity(eqn, known) or window_pad(
+                eqn, known.splat(eqn.invars[0]) if eqn.invars else None,
+                len(ins_const) > 1 and ins_const[1]):
             return
         if all_const and name in PARTIAL:
             n = self.shapes.size(eqn.outvars[0].aval)
