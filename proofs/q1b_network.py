@@ -30,6 +30,7 @@ from symconv.report.render.tables import stack_table
 
 from ._q1_common import R_NOTE, block, brute_taps, mu_at, mu_definition, steps
 from ._q1_receptive import rf_claims, rf_figure
+from ._train_step import train_step_claim
 
 Q, PART = "Q1", "b"
 CFG = AssignmentConfig.standard()
@@ -360,7 +361,8 @@ def build() -> Proof:
     model = xla.abstract(lambda: AssignmentCNN(CFG, rngs=nnx.Rngs(0)))
     stage_shapes = _model_stage_shapes(model)
     claims = (_formula_claims() + _size_claims(table, stage_shapes) + _cost_claims(table)
-              + rf_claims(table, CFG, IN, _gradient_rows) + _neuron_claims())
+              + rf_claims(table, CFG, IN, _gradient_rows) + _neuron_claims()
+              + [train_step_claim("q1b.train_step", "assignment")])
     return Proof(Q, PART, "The three-layer network: sizes, costs, receptive fields",
                  tuple(claims),
                  figures=(Figure("q1b_receptive_field", "Receptive field by layer: derived "

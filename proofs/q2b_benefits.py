@@ -44,6 +44,7 @@ from ._q2_common import (
     training_step_results,
 )
 from ._q2_gradient import decades, gradients
+from ._train_step import train_step_claim
 
 k0, k, l = sp.symbols("k_0 k l", integer=True, positive=True)
 P_D, P_R, M_D, M_R = sp.symbols("P_D P_R M_D M_R", positive=True)
@@ -392,6 +393,7 @@ def build() -> Proof:
     params, flops, fewer = _params_claims(counts)
     memory, compute, speed = _memory_claims(counts)
     claims = (gradient, architecture, compact, _reuse_claim(), params, flops, fewer,
-              efficiency, memory, compute, speed)
+              efficiency, memory, compute, speed,
+              train_step_claim("q2b.train_step", "densenet121"))
     return Proof("Q2", "b", "Vanishing gradients and computational benefits", claims,
                  figures=(fig,), tables=(table,))

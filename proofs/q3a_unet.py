@@ -32,6 +32,7 @@ from symconv.report.proof import (
 )
 
 from ._tracing import conv_path_lengths
+from ._train_step import train_step_claim
 
 TILE = 572  # the paper's input tile (Fig. 1)
 SMALL = 220  # a valid side wider than the receptive field, for the gradient-support checks
@@ -287,5 +288,5 @@ def build() -> Proof:
     ]
     context, gradient, symmetric = _field_claims(spec)
     claims = (tile, *_skip_claims(spec, model), context, unsourced[0], gradient, symmetric,
-              unsourced[1])
+              unsourced[1], train_step_claim("q3a.train_step", "unet"))
     return Proof("Q3", "a", "The U-Net and its skip connections", claims)

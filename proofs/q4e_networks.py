@@ -13,6 +13,7 @@ from symconv.report.notation import human
 from symconv.report.proof import Basis, Claim, Compared, Derivation, Labeled, Proof, Step, Table
 
 from ._tracing import conv_path_lengths
+from ._train_step import train_step_claim
 from ._yolo_common import (
     STATED,
     STATED_LABELS,
@@ -260,5 +261,6 @@ def build() -> Proof:
              "cell, and the premise is wrong (q4e.anchors_increase: 5 per cell in YOLOv2, 3 per "
              "cell and scale in YOLOv3). The scales' effect on small objects is in "
              "q4e.varying_sizes; the architecture in the table."))
+    claims.append(train_step_claim("q4e.train_step", "yolov3"))
     return Proof("Q4", "e", "YOLOv1, YOLOv2, YOLOv3 and their backbones in numbers",
                  tuple(claims), tables=(_table(nets, lay, params, outs, per_cell),))

@@ -1,0 +1,60 @@
+"""Every built-in model's training step (``symconv.checks.trace.train_cost``, the batch ``B``
+symbolic) against XLA's count of the same jitted step, lowered and never compiled, at two
+batches with SGD (momentum) and Adam, at the model's smallest valid input (YOLOv1's fixed 448 x
+448: the batch varies). XLA sums in float32: equal below 2^24, within its rounding above
+(``flops_agree``); for the small models the exact per-equation reference
+(``symconv.checks.reference``) is compared too, to the FLOP. ``slow`` tier: tracing and lowering
+the DenseNets' steps takes tens of seconds each.
+"""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from symconv.checks import xla
+from symconv.checks.reference import reference_jaxpr
+from symconv.checks.trace import train_cost
+from symconv.checks.trace.steps import lowered_flops, setup
+from symconv.checks.xla import FLOAT32_EXACT, flops_agree
+from symconv.models.registry import MODELS, get
+from symconv.tools.bench import small_valid_hw
+
+BATCHES = (1, 2)
+#: small enough that the exact per-equation reference of the step takes seconds
+EXACT = ("assignment", "assignment-separable", "espcn", "unet-padded")
+
+
+def _step_reference(model, shape, labels, optimizer) -> int:
+    """The exact per-equation reference of the concrete step (each distinct equation lowered
+    once, counts summed as Python ints)."""
+    x = jax.ShapeDtypeStruct(shape, jnp.float32)
+    y = jax.ShapeDtypeStruct(shape[:1], jnp.int32) if labels else None
+    step = setup(model, x, y, optimizer_kind=optimizer, scoped=False, parts=False)
+    with xla.cheap_tracer_errors():
+        closed = jax.make_jaxpr(step.fn)(*step.args)
+    ref = reference_jaxpr(closed)
+    assert ref.exact, ref.methods
+    return ref.total("flops")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_built_in_step_equals_xla(name):
+    entry = get(name)
+    hw = small_valid_hw(name)
+    model = xla.abstract(lambda: entry.build(hw))
+    labels = entry.is_classifier(hw)
+    for optimizer in ("sgd", "adam"):
+        tc = train_cost(model, f"B, {hw[0]}, {hw[1]}, {entry.channels}", labels=labels or None,
+                        optimizer=optimizer)
+        assert tc.result.complete, tc.result.unknown
+        for b in BATCHES:
+            shape = (b, *hw, entry.channels)
+            seen, ops = lowered_flops(model, shape, labels=labels, optimizer_kind=optimizer)
+            closed = tc.at({"B": b}, figure="xla")
+            if closed < FLOAT32_EXACT:
+                assert closed == seen, (optimizer, b, closed, seen)
+            else:
+                assert flops_agree(closed, seen, ops), (optimizer, b, closed, seen)
+            if name in EXACT:
+                assert closed == _step_reference(model, shape, labels, optimizer), (optimizer, b)
