@@ -20,18 +20,9 @@ from corpus.catalog import CASES, VENDOR, measure, traced
 from symconv.checks import xla
 
 #: model -> why the tracer does not agree yet (class of issue #16; tracer minus reference)
-DISAGREE = {
-}
+DISAGREE: dict[str, str] = {}
 #: model -> why the per-equation reference is not XLA's whole-function figure yet
-REFERENCE_DISAGREES = {
-    "flax_lm1b_sampler": "the reference lowers the constant key's `random_seed` (returning a "
-                         "key) and the `while` (the key carried in and out) as units of their "
-                         "own, and XLA counts each key-typed argument or output of a lowered "
-                         "function as -1 FLOP (its sharding constraint; see symconv.checks."
-                         "trace.rng): seed 1 instead of 2, while 41,216 instead of 41,218, so "
-                         "reference 41,217 vs XLA 41,220 at L=8, 42,345 vs 42,348 at L=12; the "
-                         "tracer is checked against XLA's whole figure",
-}
+REFERENCE_DISAGREES: dict[str, str] = {}
 DEFAULT = ("flax_mnist_cnn", "vit_jax_mixer")  # small, exact: the default tier's check
 
 _TRACED: dict[str, Any] = {}

@@ -140,3 +140,42 @@ def test_unit_not_affine_in_any_axis_keeps_xla_figure():
     XLA's float figure is kept and the reference says it is not exact."""
     ref = reference(lambda x: jnp.cumsum(x, axis=1), (3, 8000))
     assert not ref.exact and ref.methods == {"float32": 1}
+
+
+def _whole_xla(f, *args) -> int:
+    return int(jax.jit(f).lower(*args).cost_analysis()["flops"])
+
+
+def test_prng_key_boundaries_equal_xla():
+    """XLA counts the sharding constraint on each key-typed argument read and result of a
+    lowered function as -1 FLOP: units lowered alone get theirs added back, the whole
+    function's own are subtracted, so the reference is XLA's figure with keys passed in, made
+    from a constant seed and carried through a ``while`` (lm1b's sampler, 3 below before), or
+    returned."""
+    from jax.extend import core as jax_core
+
+    from symconv.checks.reference import reference_jaxpr
+
+    x = jax.ShapeDtypeStruct((3, 5), jnp.float32)
+    key = jax.eval_shape(lambda: jax.random.key(0))
+
+    def key_in(x, k):
+        return x * 2 + jax.random.uniform(k, x.shape)
+
+    def seeded_loop(x):
+        def body(c):
+            i, k, acc = c
+            k, sub = jax.random.split(k)
+            return i + 1, k, acc + jax.random.normal(sub, acc.shape)
+
+        return jax.lax.while_loop(lambda c: c[0] < 4, body, (0, jax.random.key(1), x))[2]
+
+    def key_out(x, k):
+        return x + 1, jax.random.fold_in(k, 3)
+
+    for f, args in ((key_in, (x, key)), (seeded_loop, (x,)), (key_out, (x, key))):
+        closed = jax.make_jaxpr(f)(*args)
+        ref = reference_jaxpr(closed)
+        assert isinstance(closed, jax_core.ClosedJaxpr) and ref.key_boundary == (
+            0 if f is seeded_loop else 1 + (f is key_out))
+        assert ref.total() == _whole_xla(f, *args), f.__name__

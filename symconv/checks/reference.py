@@ -26,6 +26,15 @@ points are collinear and the extrapolation equals XLA's full-size figure within 
 rounding (``"scaled:axis=a"``). Otherwise XLA's float figure is kept and the unit is marked
 ``"float32"`` (not exact); :attr:`Reference.exact` says whether any was.
 
+PRNG keys: JAX puts a sharding constraint on every key-typed argument a lowered function reads
+and every key-typed result, and XLA's cost analysis counts each as $-1$ FLOP (measured; see
+:mod:`symconv.checks.trace.rng`). A unit lowered on its own has such boundaries where the whole
+function has none, so each unit's key-typed operands and results are added back (+1 each), and
+the whole function's own key boundary — key-typed arguments read, key-typed results, and keys
+closed over as tracers, which ``jax.jit`` lifts into arguments — is subtracted once
+(:attr:`Reference.key_boundary`). Measured on the corpus: lm1b's sampler (a constant key's
+``random_seed``, then a ``while`` carrying the key) was 3 below XLA before, and equals it now.
+
 >>> import jax.numpy as jnp
 >>> ref = reference(lambda x: jnp.tanh(x) * 2.0 + 1.0, (4, 8))
 >>> ref.total("flops"), ref.total("transcendentals"), ref.exact
@@ -80,10 +89,13 @@ class Reference:
 
     units: tuple[UnitCost, ...]
     equations: int  # lowered units counted with multiplicity
+    key_boundary: int = 0  # the whole function's key sharding constraints, -1 FLOP each
 
     def total(self, attr: str = "flops") -> int:
-        r"""$\sum_{unit}$ occurrences $\times$ ``attr``, in Python integers."""
-        return sum(u.occurrences * getattr(u, attr) for u in self.units)
+        r"""$\sum_{unit}$ occurrences $\times$ ``attr``, in Python integers (FLOPs less
+        :attr:`key_boundary`)."""
+        boundary = self.key_boundary if attr == "flops" else 0
+        return sum(u.occurrences * getattr(u, attr) for u in self.units) - boundary
 
     @property
     def exact(self) -> bool:
@@ -112,7 +124,7 @@ class Reference:
         for u in self.units:
             for i in u.order:
                 terms[i] = getattr(u, attr)
-        acc = np.float32(0)
+        acc = np.float32(-self.key_boundary if attr == "flops" else 0)  # main's first ops
         for t in terms:
             acc = np.float32(acc + np.float32(t))
         return int(acc)
@@ -145,9 +157,9 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
             flat = _inline(body)
             # jit drops dead code before lowering, with JAX's own rules (loops lose unused
             # carries, calls unused outputs): the same pass here.
-            live, _ = pe.dce_jaxpr(flat.jaxpr, [True] * len(flat.jaxpr.outvars))
-            prepared[body] = (live, flat.consts)
-        live, consts = prepared[body]
+            live, used = pe.dce_jaxpr(flat.jaxpr, [True] * len(flat.jaxpr.outvars))
+            prepared[body] = (live, flat.consts, used)
+        live, consts, _ = prepared[body]
         const = set(live.constvars)
         cone = []  # equations on this function's constants only: XLA folds what it can
         for eqn in live.eqns:
@@ -170,7 +182,23 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
     rows = tuple(UnitCost(name, len(order), counts.get("flops", 0),
                           counts.get("transcendentals", 0), method, tuple(order))
                  for name, counts, method, order in units.values())
-    return Reference(rows, position[0])
+    return Reference(rows, position[0], _key_boundary(*prepared[closed]))
+
+
+def _is_key(v: Any) -> bool:
+    dtype = getattr(getattr(v, "aval", None), "dtype", None)
+    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+
+
+def _key_boundary(live: jax_core.Jaxpr, consts: Sequence[Any], used: Sequence[bool]) -> int:
+    """Key-typed arguments read, key-typed results, and key-typed constants that are tracers
+    (lifted into arguments by ``jax.jit``) and read, of a function (its dead code dropped)."""
+    read = {v for eqn in live.eqns for v in eqn.invars if not isinstance(v, jax_core.Literal)}
+    read |= {v for v in live.outvars if not isinstance(v, jax_core.Literal)}
+    lifted = [v for v, c in zip(live.constvars, consts) if isinstance(c, jax.core.Tracer)]
+    return (sum(1 for v, u in zip(live.invars, used) if u and _is_key(v) and v in read)
+            + sum(1 for v in lifted if _is_key(v) and v in read)
+            + sum(1 for v in live.outvars if not isinstance(v, jax_core.Literal) and _is_key(v)))
 
 
 def _transparent(eqn) -> bool:
@@ -236,6 +264,7 @@ def _cone_cost(cone: jax_core.Jaxpr, consts: Sequence[Any], key: Any
         lowered = jax.jit(jax_core.jaxpr_as_fun(jax_core.ClosedJaxpr(cone, consts))).lower()
         analysis = lowered.cost_analysis() or {}
         counts = {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}
+        counts["flops"] += sum(1 for v in cone.outvars if _is_key(v))  # its key results
         method = "whole" if all(c < FLOAT32_EXACT for c in counts.values()) else "float32"
         _CACHE[key] = (counts, method)
     return _CACHE[key]
@@ -278,7 +307,11 @@ def _lower(eqn, avals: Sequence[Any] | None = None) -> tuple[dict[str, int], int
     if isinstance(analysis, (list, tuple)):
         analysis = analysis[0] if analysis else {}
     ops = sum(1 for line in lowered.as_text().splitlines() if " = " in line)
-    return {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}, ops
+    counts = {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}
+    # the unit's own key boundary (-1 each in XLA's count), which the whole function lacks
+    counts["flops"] += (sum(1 for v in dict.fromkeys(_operands(eqn)) if _is_key(v))
+                        + sum(1 for v in eqn.outvars if _is_key(v)))
+    return counts, ops
 
 
 def _operands(eqn) -> list:
