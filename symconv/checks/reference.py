@@ -26,14 +26,11 @@ points are collinear and the extrapolation equals XLA's full-size figure within 
 rounding (``"scaled:axis=a"``). Otherwise XLA's float figure is kept and the unit is marked
 ``"float32"`` (not exact); :attr:`Reference.exact` says whether any was.
 
-PRNG keys: JAX puts a sharding constraint on every key-typed argument a lowered function reads
-and every key-typed result, and XLA's cost analysis counts each as $-1$ FLOP (measured; see
-:mod:`symconv.checks.trace.rng`). A unit lowered on its own has such boundaries where the whole
-function has none, so each unit's key-typed operands and results are added back (+1 each), and
-the whole function's own key boundary — key-typed arguments read, key-typed results, and keys
-closed over as tracers, which ``jax.jit`` lifts into arguments — is subtracted once
-(:attr:`Reference.key_boundary`). Measured on the corpus: lm1b's sampler (a constant key's
-``random_seed``, then a ``while`` carrying the key) was 3 below XLA before, and equals it now.
+PRNG keys: XLA counts the sharding constraint JAX puts on each key-typed argument read and
+result of a lowered function as $-1$ FLOP (:mod:`symconv.checks.trace.rng`). So each unit's own
+key-typed operands and results are added back, and the whole function's key boundary (lifted
+tracer keys included) is subtracted once (:attr:`Reference.key_boundary`): lm1b's sampler, a
+constant key carried through a ``while``, was 3 below XLA without, and equals it now.
 
 >>> import jax.numpy as jnp
 >>> ref = reference(lambda x: jnp.tanh(x) * 2.0 + 1.0, (4, 8))
