@@ -8,13 +8,17 @@ one row per model and optimizer. Not a test: it takes about 20 minutes on one co
 DenseNets' references lower some 2,000 distinct equations each); the slow tier checks the small
 models the same way (``tests/test_train_built_ins.py``).
 
-Run: ``python benchmarks/train_reference.py [name ...]``
+``--corpus`` does the same for the six corpus models of ``tests/test_train_corpus.py`` at their two
+checked sizes (mean squared output as the loss).
+
+Run: ``python benchmarks/train_reference.py [--corpus] [name ...]``
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -38,36 +42,62 @@ def _reference(model, shape, labels, optimizer):
     return reference_jaxpr(closed)
 
 
-def rows(name: str) -> list[str]:
-    entry = get(name)
-    hw = small_valid_hw(name)
-    model = xla.abstract(lambda: entry.build(hw))
-    labels = entry.is_classifier(hw)
+def _rows(name: str, model, spec: str, shapes: list[tuple], points: list[dict], labels: bool,
+          size: str) -> list[str]:
+    """One row per optimizer: the closed form at each point against the exact reference."""
     out = []
     for optimizer in ("sgd", "adam"):
         start = time.perf_counter()
-        tc = train_cost(model, f"B, {hw[0]}, {hw[1]}, {entry.channels}", labels=labels or None,
-                        optimizer=optimizer)
+        tc = train_cost(model, spec, labels=labels or None, optimizer=optimizer)
         cells = []
         exact = True
-        for b in BATCHES:
-            ref = _reference(model, (b, *hw, entry.channels), labels, optimizer)
-            closed = tc.at({"B": b}, figure="xla")
+        for shape, values in zip(shapes, points):
+            ref = _reference(model, shape, labels, optimizer)
+            closed = tc.at(values, figure="xla")
             exact &= ref.exact
             same = "=" if closed == ref.total() else f"≠ ({closed - ref.total():+,})"
             cells.append(f"{closed:,} {same}")
         note = "" if exact else " (a unit above 2^24 kept XLA's float32 figure)"
-        out.append(f"| {name} | {hw[0]}x{hw[1]} | {optimizer} | {cells[0]} | {cells[1]} | "
+        out.append(f"| {name} | {size} | {optimizer} | {cells[0]} | {cells[1]} | "
                    f"{'yes' if exact else 'no'}{note} | {time.perf_counter() - start:.0f} |")
     return out
 
 
-def main(names: list[str]) -> None:
-    print("| model | input | optimizer | step at B=1 vs reference | step at B=2 vs reference "
+def rows(name: str) -> list[str]:
+    """A built-in model at its smallest valid input, ``B = 1`` and ``B = 2``."""
+    entry = get(name)
+    hw = small_valid_hw(name)
+    model = xla.abstract(lambda: entry.build(hw))
+    shapes = [(b, *hw, entry.channels) for b in BATCHES]
+    return _rows(name, model, f"B, {hw[0]}, {hw[1]}, {entry.channels}", shapes,
+                 [{"B": b} for b in BATCHES], entry.is_classifier(hw), f"{hw[0]}x{hw[1]}")
+
+
+def corpus_rows(name: str) -> list[str]:
+    """A corpus model (``tests/corpus``) at its two checked sizes, mean squared output as the
+    loss (as ``tests/test_train_corpus.py``)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from corpus.catalog import CASES, model
+
+    case = CASES[name]
+    points = list(case.sizes[:2])
+    return _rows(name, model(case), case.spec, [case.shape(v) for v in points], points, False,
+                 "; ".join(", ".join(f"{k}={v}" for k, v in p.items()) for p in points))
+
+
+#: the corpus models whose training steps tests/test_train_corpus.py checks against XLA
+CORPUS = ("flax_ppo_cnn", "flax_resnet18", "vit_jax_mixer", "big_vision_mixer", "bonsai_unet",
+          "bonsai_vgg19")
+
+
+def main(argv: list[str]) -> None:
+    corpus = "--corpus" in argv
+    names = [a for a in argv if a != "--corpus"] or list(CORPUS if corpus else MODELS)
+    print("| model | input | optimizer | first size vs reference | second size vs reference "
           "| reference exact | seconds |")
     print("|---|---|---|---:|---:|---|---:|")
-    for name in names or list(MODELS):
-        for row in rows(name):
+    for name in names:
+        for row in (corpus_rows if corpus else rows)(name):
             print(row, flush=True)
 
 

@@ -179,3 +179,21 @@ def test_prng_key_boundaries_equal_xla():
         assert isinstance(closed, jax_core.ClosedJaxpr) and ref.key_boundary == (
             0 if f is seeded_loop else 1 + (f is key_out))
         assert ref.total() == _whole_xla(f, *args), f.__name__
+
+
+def test_identity_with_a_constant_made_in_the_function_is_folded():
+    """``0 + 0.9 t`` with the zeros a broadcast literal: XLA folds the add in the whole
+    function, so the reference lowers the add after the equations that make its constant operand
+    (the Flax PPO network's dead critic head made the reference 513 FLOPs too high with SGD)."""
+    t = jax.ShapeDtypeStruct((512, 1), jnp.float32)
+
+    def momentum(t):
+        zeros = jax.lax.broadcast_in_dim(jnp.float32(0.0), (512, 1), ())
+        return t + -0.001 * (zeros + 0.9 * t)
+
+    def scaled(t):  # a constant that is not an identity is still counted
+        twos = jax.lax.broadcast_in_dim(jnp.float32(2.0), (512, 1), ())
+        return twos * t + jnp.exp(twos)
+
+    for f in (momentum, scaled):
+        assert reference(f, (512, 1)).total() == _whole_xla(f, t), f.__name__

@@ -52,11 +52,11 @@ from flax import nnx
 from jax._src.interpreters import partial_eval as pe  # dce_jaxpr: the pass jit runs; no public API
 from jax.extend import core as jax_core
 
+from symconv.checks.lowered import QUANTITIES, counts, in_context, key_boundary
 from symconv.checks.xla import FLOAT32_EXACT, flops_tolerance
 from symconv.checks.xla import _as_function as as_function
 from symconv.checks.xla import _input as input_aval
 
-QUANTITIES = ("flops", "transcendentals")
 #: call primitives whose bodies the reference prices, equation by equation
 INLINED = {"pjit", "jit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call",
            "custom_vjp_call_jaxpr", "remat", "checkpoint", "custom_lin"}
@@ -159,6 +159,7 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
         live, consts, _ = prepared[body]
         const = set(live.constvars)
         cone = []  # equations on this function's constants only: XLA folds what it can
+        made: dict[Any, Any] = {}  # variable -> the cone equation that makes it
         for eqn in live.eqns:
             inner = _called(eqn)
             if inner is not None:
@@ -166,7 +167,13 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
             elif not eqn.effects and all(isinstance(v, jax_core.Literal) or v in const
                                          for v in eqn.invars):
                 const.update(eqn.outvars)
+                made.update((v, eqn) for v in eqn.outvars)
                 cone.append(eqn)
+            elif any(not isinstance(v, jax_core.Literal) and v in made for v in eqn.invars):
+                # XLA sees those operands' values
+                key = ("(in context)", _key(eqn), tuple(_rkey(v, made) for v in eqn.invars))
+                record(key, eqn.primitive.name, lambda e=eqn, k=key: _context_cost(
+                    e, k, list(cone), live.constvars, consts))
             else:
                 key = _key(eqn)
                 record(key, eqn.primitive.name, lambda e=eqn, k=key: _unit_cost(e, k))
@@ -179,23 +186,7 @@ def reference_jaxpr(closed: jax_core.ClosedJaxpr) -> Reference:
     rows = tuple(UnitCost(name, len(order), counts.get("flops", 0),
                           counts.get("transcendentals", 0), method, tuple(order))
                  for name, counts, method, order in units.values())
-    return Reference(rows, position[0], _key_boundary(*prepared[closed]))
-
-
-def _is_key(v: Any) -> bool:
-    dtype = getattr(getattr(v, "aval", None), "dtype", None)
-    return dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
-
-
-def _key_boundary(live: jax_core.Jaxpr, consts: Sequence[Any], used: Sequence[bool]) -> int:
-    """Key-typed arguments read, key-typed results, and key-typed constants that are tracers
-    (lifted into arguments by ``jax.jit``) and read, of a function (its dead code dropped)."""
-    read = {v for eqn in live.eqns for v in eqn.invars if not isinstance(v, jax_core.Literal)}
-    read |= {v for v in live.outvars if not isinstance(v, jax_core.Literal)}
-    lifted = [v for v, c in zip(live.constvars, consts) if isinstance(c, jax.core.Tracer)]
-    return (sum(1 for v, u in zip(live.invars, used) if u and _is_key(v) and v in read)
-            + sum(1 for v in lifted if _is_key(v) and v in read)
-            + sum(1 for v in live.outvars if not isinstance(v, jax_core.Literal) and _is_key(v)))
+    return Reference(rows, position[0], key_boundary(*prepared[closed]))
 
 
 def _transparent(eqn) -> bool:
@@ -258,12 +249,10 @@ def _cone_cost(cone: jax_core.Jaxpr, consts: Sequence[Any], key: Any
     """XLA's counts for the work on constants only, lowered as one function of no input with
     the same constants: whatever XLA folds there, it folds in the whole function too (cached)."""
     if key not in _CACHE:
-        lowered = jax.jit(jax_core.jaxpr_as_fun(jax_core.ClosedJaxpr(cone, consts))).lower()
-        analysis = lowered.cost_analysis() or {}
-        counts = {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}
-        counts["flops"] += sum(1 for v in cone.outvars if _is_key(v))  # its key results
-        method = "whole" if all(c < FLOAT32_EXACT for c in counts.values()) else "float32"
-        _CACHE[key] = (counts, method)
+        found = counts(jax_core.jaxpr_as_fun(jax_core.ClosedJaxpr(cone, consts)), [], [],
+                       cone.outvars)[0]  # its key results added back
+        method = "whole" if all(c < FLOAT32_EXACT for c in found.values()) else "float32"
+        _CACHE[key] = (found, method)
     return _CACHE[key]
 
 
@@ -299,16 +288,26 @@ def _lower(eqn, avals: Sequence[Any] | None = None) -> tuple[dict[str, int], int
             return eqn.primitive.bind(*ins, **eqn.params)
 
         args = list(avals)
-    lowered = jax.jit(fun).lower(*args)
-    analysis = lowered.cost_analysis() or {}
-    if isinstance(analysis, (list, tuple)):
-        analysis = analysis[0] if analysis else {}
-    ops = sum(1 for line in lowered.as_text().splitlines() if " = " in line)
-    counts = {q: int(analysis.get(q, 0.0)) for q in QUANTITIES}
     # the unit's own key boundary (-1 each in XLA's count), which the whole function lacks
-    counts["flops"] += (sum(1 for v in dict.fromkeys(_operands(eqn)) if _is_key(v))
-                        + sum(1 for v in eqn.outvars if _is_key(v)))
-    return counts, ops
+    return counts(fun, args, list(dict.fromkeys(_operands(eqn))), eqn.outvars)
+
+
+def _rkey(v: Any, made: dict) -> Any:
+    """What makes a constant operand the same: the equations that make it, recursively."""
+    if isinstance(v, jax_core.Literal) or v not in made:
+        return None if isinstance(v, jax_core.Literal) else (tuple(v.aval.shape), str(v.aval))
+    eqn = made[v]
+    return _key(eqn), eqn.outvars.index(v), tuple(_rkey(w, made) for w in eqn.invars)
+
+
+def _context_cost(eqn, key: tuple, cone: list, constvars, consts) -> tuple[dict[str, int], str]:
+    """Counts of a unit that reads constants made in its function, lowered after them
+    (:func:`symconv.checks.lowered.in_context`); above $2^{24}$, as a unit on its own."""
+    if key not in _CACHE:
+        found = in_context(eqn, cone, constvars, consts)
+        _CACHE[key] = ((found, "whole") if all(c < FLOAT32_EXACT for c in found.values())
+                       else _unit_cost(eqn, _key(eqn)))
+    return _CACHE[key]
 
 
 def _operands(eqn) -> list:
