@@ -4,7 +4,7 @@ form of :func:`symconv.checks.trace.train_cost` (``B`` symbolic, traced once per
 traced at that batch (each distinct equation lowered once, XLA's counts summed in Python
 integers; units above 2^24 extrapolated exactly, or marked float32 when they cannot be), with SGD
 (momentum 0.9) and Adam, at each model's smallest valid input (YOLOv1: 448). Markdown on stdout,
-one row per model and optimizer. Not a test: it takes about 20 minutes on one core (the
+one row per model and optimizer. Not a test: it takes about 13 minutes on one core (the
 DenseNets' references lower some 2,000 distinct equations each); the slow tier checks the small
 models the same way (``tests/test_train_built_ins.py``).
 
