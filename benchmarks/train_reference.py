@@ -20,13 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
-
 from symconv.checks import xla
 from symconv.checks.reference import reference_jaxpr
 from symconv.checks.trace import train_cost
-from symconv.checks.trace.steps import setup
+from symconv.checks.trace.steps import step_jaxpr
 from symconv.models.registry import MODELS, get
 from symconv.tools.bench import small_valid_hw
 
@@ -34,12 +31,8 @@ BATCHES = (1, 2)
 
 
 def _reference(model, shape, labels, optimizer):
-    x = jax.ShapeDtypeStruct(shape, jnp.float32)
-    y = jax.ShapeDtypeStruct(shape[:1], jnp.int32) if labels else None
-    step = setup(model, x, y, optimizer_kind=optimizer, scoped=False, parts=False)
-    with xla.cheap_tracer_errors():
-        closed = jax.make_jaxpr(step.fn)(*step.args)
-    return reference_jaxpr(closed)
+    return reference_jaxpr(step_jaxpr(model, shape, labels=bool(labels),
+                                      optimizer_kind=optimizer))
 
 
 def _rows(name: str, model, spec: str, shapes: list[tuple], points: list[dict], labels: bool,

@@ -19,6 +19,7 @@ import sympy as sp
 
 from symconv.algebra.symbols import B
 from symconv.checks.xla import flops_agree
+from symconv.errors import SymconvError
 from symconv.experiments import record, step_cost
 from symconv.report.proof import Check, Claim, Derivation, Step
 from symconv.report.runner import experiments_enabled
@@ -71,8 +72,6 @@ def step_of(name: str) -> tuple[step_cost.StepCost, str]:
         return _fresh(name), record.provenance({}, fresh=True)
     results, where = _committed()
     if name not in results:
-        from symconv.errors import SymconvError
-
         raise SymconvError(f"{RESULT} has no step of {name!r}: run "
                            "python benchmarks/step_cost.py --write")
     return results[name], where

@@ -7,14 +7,12 @@ per-equation reference (``symconv.checks.reference``) is compared too, to the FL
 tier: tracing and lowering a step takes up to 20 s (YOLOv3).
 """
 
-import jax
-import jax.numpy as jnp
 import pytest
 
 from symconv.checks import xla
 from symconv.checks.reference import reference_jaxpr
 from symconv.checks.trace import train_cost
-from symconv.checks.trace.steps import lowered_flops, setup
+from symconv.checks.trace.steps import lowered_flops, step_jaxpr
 from symconv.checks.xla import FLOAT32_EXACT, flops_agree
 from symconv.models.registry import MODELS, get
 from symconv.tools.bench import small_valid_hw
@@ -33,12 +31,8 @@ EXACT = ("assignment", "assignment-separable", "espcn", "unet-padded")
 def _step_reference(model, shape, labels, optimizer) -> int:
     """The exact per-equation reference of the concrete step (each distinct equation lowered
     once, counts summed as Python ints)."""
-    x = jax.ShapeDtypeStruct(shape, jnp.float32)
-    y = jax.ShapeDtypeStruct(shape[:1], jnp.int32) if labels else None
-    step = setup(model, x, y, optimizer_kind=optimizer, scoped=False, parts=False)
-    with xla.cheap_tracer_errors():
-        closed = jax.make_jaxpr(step.fn)(*step.args)
-    ref = reference_jaxpr(closed)
+    ref = reference_jaxpr(step_jaxpr(model, shape, labels=bool(labels),
+                                     optimizer_kind=optimizer))
     assert ref.exact, ref.methods
     return ref.total("flops")
 

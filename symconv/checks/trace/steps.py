@@ -189,16 +189,33 @@ def _null():
     return contextlib.nullcontext()
 
 
+def concrete_step(model: Any, batch_shape: Sequence[int], *, labels: bool = False,
+                  loss: str | Callable = "auto", optimizer_kind: str = "sgd",
+                  params: Any = None) -> Setup:
+    """The step on a batch of ints (float32 inputs, int32 labels when ``labels``), as jit sees
+    it: no scopes, no extra outputs."""
+    x = jax.ShapeDtypeStruct(tuple(batch_shape), jnp.float32)
+    y = jax.ShapeDtypeStruct((batch_shape[0],), jnp.int32) if labels else None
+    return setup(model, x, y, loss=loss, optimizer_kind=optimizer_kind, params=params,
+                 scoped=False, parts=False)
+
+
+def step_jaxpr(model: Any, batch_shape: Sequence[int], **kwargs: Any) -> Any:
+    """``jax.make_jaxpr`` of :func:`concrete_step` (e.g. for the exact per-equation reference,
+    ``symconv.checks.reference.reference_jaxpr``)."""
+    step = concrete_step(model, batch_shape, **kwargs)
+    with xla.cheap_tracer_errors():
+        return jax.make_jaxpr(step.fn)(*step.args)
+
+
 def lowered_flops(model: Any, batch_shape: Sequence[int], *, labels: bool = False,
                   loss: str | Callable = "auto", optimizer_kind: str = "sgd",
                   params: Any = None) -> tuple[int, int]:
     """XLA's side: ``(flops, ops)`` of ``cost_analysis()`` of the jitted step (lowered, never
     compiled; no scopes, no extra outputs) on a batch of ints, and the number of HLO ops (which
     bounds XLA's float32 rounding, :func:`symconv.checks.xla.flops_agree`)."""
-    x = jax.ShapeDtypeStruct(tuple(batch_shape), jnp.float32)
-    y = jax.ShapeDtypeStruct((batch_shape[0],), jnp.int32) if labels else None
-    step = setup(model, x, y, loss=loss, optimizer_kind=optimizer_kind, params=params,
-                 scoped=False, parts=False)
+    step = concrete_step(model, batch_shape, labels=labels, loss=loss,
+                         optimizer_kind=optimizer_kind, params=params)
     with xla.cheap_tracer_errors():
         lowered = jax.jit(step.fn).lower(*step.args)
     analysis = lowered.cost_analysis()
